@@ -11,17 +11,48 @@ from typing import Any
 
 import falcon
 
+from example_app.clients import DownstreamError, ServiceClient
 from example_app.config import Config
-from example_app.errors import handle_unexpected_error, serialize_error
-from example_app.health import HealthCheck, LivenessResource, ReadinessResource
+from example_app.errors import (
+    handle_downstream_error,
+    handle_store_unavailable,
+    handle_unexpected_error,
+    serialize_error,
+)
+from example_app.health import (
+    DownstreamCheck,
+    HealthCheck,
+    LivenessResource,
+    ReadinessResource,
+    StoreCheck,
+)
 from example_app.info import InfoResource
 from example_app.metrics import Metrics, MetricsMiddleware, MetricsResource
 from example_app.middleware import AccessLogMiddleware, RequestContextMiddleware
-from example_app.resources import HelloResource
+from example_app.resources import (
+    HelloResource,
+    ItemCollectionResource,
+    ItemPriceResource,
+    ItemResource,
+)
+from example_app.storage import ItemStore, StoreUnavailable, create_item_store
 
 
-def create_app(config: Config, health_checks: Sequence[HealthCheck] = ()) -> falcon.App[Any, Any]:
+def create_app(
+    config: Config,
+    store: ItemStore | None = None,
+    health_checks: Sequence[HealthCheck] = (),
+) -> falcon.App[Any, Any]:
+    """Build the app. `store` and `health_checks` let tests supply their own; readiness
+    runs the store's check, the critical downstream services' and `health_checks`."""
+    if store is None:
+        store = create_item_store(config.redis_url, namespace=config.service_name)
+    pricing = ServiceClient(config.pricing, config.outbound_timeout) if config.pricing else None
+    checks: list[HealthCheck] = [StoreCheck(store), *health_checks]
+    if pricing is not None and pricing.service.critical:
+        checks.append(DownstreamCheck(pricing))
     metrics = Metrics(multiprocess_dir=config.metrics_dir)
+
     app = falcon.App()
     # In this order: the request context gives the others their request id and start time.
     app.add_middleware(RequestContextMiddleware())
@@ -29,10 +60,15 @@ def create_app(config: Config, health_checks: Sequence[HealthCheck] = ()) -> fal
     app.add_middleware(MetricsMiddleware(metrics))
     app.set_error_serializer(serialize_error)
     app.add_error_handler(Exception, handle_unexpected_error)
+    app.add_error_handler(StoreUnavailable, handle_store_unavailable)
+    app.add_error_handler(DownstreamError, handle_downstream_error)
 
     app.add_route("/", HelloResource(max_body_bytes=config.max_body_bytes))
+    app.add_route("/items", ItemCollectionResource(store))
+    app.add_route("/items/{key}", ItemResource(store, max_body_bytes=config.max_body_bytes))
+    app.add_route("/items/{key}/price", ItemPriceResource(pricing))
     app.add_route("/health/live", LivenessResource())
-    app.add_route("/health/ready", ReadinessResource(health_checks))
-    app.add_route("/info", InfoResource(config))
+    app.add_route("/health/ready", ReadinessResource(checks))
+    app.add_route("/info", InfoResource(config, store_backend=store.backend))
     app.add_route("/metrics", MetricsResource(metrics))
     return app

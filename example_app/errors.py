@@ -8,6 +8,12 @@ from typing import Any
 
 import falcon
 
+from example_app.clients import DownstreamError, DownstreamTimeout
+from example_app.storage import StoreUnavailable
+
+# Seconds a client should wait before retrying when Redis is down.
+STORE_RETRY_AFTER = 5
+
 log = logging.getLogger(__name__)
 
 
@@ -46,3 +52,23 @@ def handle_unexpected_error(
     raise falcon.HTTPInternalServerError(
         description="The service failed to handle this request; the error has been logged."
     )
+
+
+def handle_store_unavailable(
+    req: falcon.Request, resp: falcon.Response, error: StoreUnavailable, params: dict[str, Any]
+) -> None:
+    log.warning("store unavailable", extra={"error": str(error)})
+    raise falcon.HTTPServiceUnavailable(
+        title="Storage unavailable",
+        description="The item store cannot be reached; try again shortly.",
+        retry_after=STORE_RETRY_AFTER,
+    )
+
+
+def handle_downstream_error(
+    req: falcon.Request, resp: falcon.Response, error: DownstreamError, params: dict[str, Any]
+) -> None:
+    log.warning("downstream service failed", extra={"service": error.service, "error": str(error)})
+    if isinstance(error, DownstreamTimeout):
+        raise falcon.HTTPGatewayTimeout(title="Upstream timeout", description=str(error))
+    raise falcon.HTTPBadGateway(title="Bad upstream answer", description=str(error))

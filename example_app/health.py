@@ -16,6 +16,10 @@ from typing import Protocol
 
 import falcon
 
+from example_app.clients import DownstreamError, ServiceClient
+from example_app.logs import current_request_id
+from example_app.storage import ItemStore, StoreUnavailable
+
 log = logging.getLogger(__name__)
 
 
@@ -31,6 +35,39 @@ class HealthCheck(Protocol):
     name: str
 
     def check(self) -> CheckResult: ...
+
+
+class StoreCheck:
+    """The item store answers (Redis PING), or says it is the embedded memory store."""
+
+    name = "store"
+
+    def __init__(self, store: ItemStore) -> None:
+        self._store = store
+
+    def check(self) -> CheckResult:
+        try:
+            return CheckResult(ok=True, detail=self._store.ping())
+        except StoreUnavailable as error:
+            return CheckResult(ok=False, detail=str(error))
+
+
+class DownstreamCheck:
+    """A critical downstream service's health endpoint answers 2xx, without retries."""
+
+    def __init__(self, client: ServiceClient) -> None:
+        self._client = client
+        self.name = client.service.name
+
+    def check(self) -> CheckResult:
+        service = self._client.service
+        try:
+            status, _ = self._client.request(
+                "GET", service.health_path, current_request_id.get() or "", retries=False
+            )
+        except DownstreamError as error:
+            return CheckResult(ok=False, detail=str(error))
+        return CheckResult(ok=200 <= status < 300, detail=f"{service.url} answered {status}")
 
 
 class LivenessResource:

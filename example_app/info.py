@@ -10,7 +10,7 @@ from example_app.config import Config
 
 
 class InfoResource:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, store_backend: str) -> None:
         # Computed once: none of it changes while the process lives.
         self._info = {
             "name": config.service_name,
@@ -18,6 +18,7 @@ class InfoResource:
             "git_commit": config.git_commit,
             "python": platform.python_version(),
             "falcon": falcon.__version__,
+            "store": store_backend,
         }
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:

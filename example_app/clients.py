@@ -1,0 +1,84 @@
+"""Calling other services over HTTP: timeouts, bounded retries, request id propagation.
+
+One ServiceClient per downstream service, found by name in the configuration. Failures
+become errors the resource turns into 502 (the service answered badly or not at all)
+or 504 (it did not answer in time).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import urllib3
+from urllib3.exceptions import HTTPError, MaxRetryError, TimeoutError
+from urllib3.util import Retry, Timeout
+
+from example_app.config import DownstreamService
+from example_app.middleware import REQUEST_ID_HEADER
+
+# Retries repeat only idempotent methods (GET, PUT, DELETE, ...), never POST, and only
+# for failures where trying again can help; backoff 0.1 s, then 0.2 s.
+RETRIES = 2
+RETRY_BACKOFF = 0.1
+RETRY_STATUSES = frozenset({502, 503, 504})
+
+
+class DownstreamError(Exception):
+    """The downstream service failed: no answer, or an answer we cannot use."""
+
+    def __init__(self, service: str, message: str) -> None:
+        super().__init__(f"{service}: {message}")
+        self.service = service
+
+
+class DownstreamTimeout(DownstreamError):
+    """The downstream service did not answer within the timeout."""
+
+
+class ServiceClient:
+    def __init__(self, service: DownstreamService, timeout: float) -> None:
+        self.service = service
+        self._pool = urllib3.PoolManager(
+            timeout=Timeout(connect=timeout, read=timeout),
+            retries=Retry(
+                total=RETRIES,
+                backoff_factor=RETRY_BACKOFF,
+                status_forcelist=RETRY_STATUSES,
+                allowed_methods=Retry.DEFAULT_ALLOWED_METHODS,
+                raise_on_status=False,
+            ),
+        )
+
+    def request(
+        self, method: str, path: str, request_id: str, body: Any = None, retries: bool = True
+    ) -> tuple[int, Any]:
+        """Send a request and return (status, decoded JSON body or None)."""
+        headers = {REQUEST_ID_HEADER: request_id, "Accept": "application/json"}
+        payload = None
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            payload = json.dumps(body).encode()
+        name = self.service.name
+        try:
+            response = self._pool.request(
+                method,
+                self.service.url + path,
+                body=payload,
+                headers=headers,
+                retries=None if retries else False,
+            )
+        except MaxRetryError as error:
+            if isinstance(error.reason, TimeoutError):
+                raise DownstreamTimeout(name, "did not answer in time") from error
+            raise DownstreamError(name, f"could not be reached ({error.reason})") from error
+        except TimeoutError as error:
+            raise DownstreamTimeout(name, "did not answer in time") from error
+        except HTTPError as error:
+            raise DownstreamError(name, f"could not be reached ({error})") from error
+        if not response.data:
+            return response.status, None
+        try:
+            return response.status, json.loads(response.data)
+        except ValueError:
+            raise DownstreamError(name, f"answered {response.status} with invalid JSON") from None
