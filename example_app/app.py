@@ -6,6 +6,7 @@ config and collaborators they need; `example_app.wsgi` builds the one a server r
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,13 +30,16 @@ from example_app.health import (
 from example_app.info import InfoResource
 from example_app.metrics import Metrics, MetricsMiddleware, MetricsResource
 from example_app.middleware import AccessLogMiddleware, RequestContextMiddleware
+from example_app.redis_store import RedisItemStore
 from example_app.resources import (
     HelloResource,
     ItemCollectionResource,
     ItemPriceResource,
     ItemResource,
 )
-from example_app.storage import ItemStore, StoreUnavailable, create_item_store
+from example_app.storage import ItemStore, MemoryItemStore, StoreUnavailable
+
+log = logging.getLogger(__name__)
 
 
 def create_app(
@@ -46,7 +50,7 @@ def create_app(
     """Build the app. `store` and `health_checks` let tests supply their own; readiness
     runs the store's check, the critical downstream services' and `health_checks`."""
     if store is None:
-        store = create_item_store(config.redis_url, namespace=config.service_name)
+        store = _create_item_store(config)
     pricing = ServiceClient(config.pricing, config.outbound_timeout) if config.pricing else None
     checks: list[HealthCheck] = [StoreCheck(store), *health_checks]
     if pricing is not None and pricing.service.critical:
@@ -72,3 +76,13 @@ def create_app(
     app.add_route("/info", InfoResource(config, store_backend=store.backend))
     app.add_route("/metrics", MetricsResource(metrics))
     return app
+
+
+def _create_item_store(config: Config) -> ItemStore:
+    if config.redis_url is None:
+        log.warning(
+            "no Redis bound: items are kept in memory, per worker, and lost on restart",
+            extra={"store": "memory"},
+        )
+        return MemoryItemStore()
+    return RedisItemStore.from_url(config.redis_url, namespace=config.service_name)
