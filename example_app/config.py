@@ -7,6 +7,7 @@ one line that names the variable and says what it expects.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,7 @@ DEFAULT_OUTBOUND_TIMEOUT = 2.0
 # The other service this one calls (see clients.py); found by this binding name.
 PRICING_SERVICE = "pricing"
 REDIS_SCHEMES = ("redis", "rediss", "unix")
+_DECIMAL_INTEGER = re.compile(r"-?[0-9]+")
 
 
 class ConfigError(ValueError):
@@ -59,18 +61,18 @@ class Config:
 
 def load_config(environ: Mapping[str, str]) -> Config:
     """Build the configuration from an environment mapping (usually `os.environ`)."""
-    port_variable = "PORT" if "PORT" in environ else "VCAP_APP_PORT"
+    port_variable = "PORT" if environ.get("PORT", "").strip() else "VCAP_APP_PORT"
     services = _vcap_services(environ)
     return Config(
         port=_integer(environ, port_variable, DEFAULT_PORT, minimum=1, maximum=65535),
         log_level=_log_level(environ),
         version=_text(environ, "VERSION", __version__),
-        git_commit=environ.get("GIT_COMMIT") or None,
+        git_commit=environ.get("GIT_COMMIT", "").strip() or None,
         max_body_bytes=_integer(
             environ, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, minimum=1, maximum=2**31
         ),
         processes=_integer(environ, "WEB_CONCURRENCY", DEFAULT_PROCESSES, minimum=1, maximum=64),
-        metrics_dir=environ.get("PROMETHEUS_MULTIPROC_DIR") or None,
+        metrics_dir=environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip() or None,
         redis_url=_redis_url(environ, services),
         pricing=_downstream(environ, services, PRICING_SERVICE),
         outbound_timeout=_seconds(environ, "OUTBOUND_TIMEOUT", DEFAULT_OUTBOUND_TIMEOUT),
@@ -84,10 +86,11 @@ def _integer(
     if raw is None or raw.strip() == "":
         return default
     expected = f"{name} must be an integer from {minimum} to {maximum}, got {raw!r}"
-    try:
-        value = int(raw.strip(), 10)
-    except ValueError:
-        raise ConfigError(expected) from None
+    # Plain ASCII digits only: int() would also take "8_000" or other scripts' digits,
+    # which uWSGI, reading PORT and WEB_CONCURRENCY itself, would not.
+    if not _DECIMAL_INTEGER.fullmatch(raw.strip()):
+        raise ConfigError(expected)
+    value = int(raw.strip())
     if not minimum <= value <= maximum:
         raise ConfigError(expected)
     return value

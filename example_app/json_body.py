@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 import falcon
 
 JSON_MEDIA_TYPE = "application/json"
+# A \u escape in the surrogate range; only bodies with one need the slower check.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _MAX_INTEGER_DIGITS = 4300
 
 
@@ -50,11 +53,19 @@ def _read_bounded(req: falcon.Request, max_body_bytes: int) -> bytes:
         description=f"The body must be at most {max_body_bytes} bytes."
     )
     declared = req.content_length
-    if declared is not None and declared > max_body_bytes:
-        raise too_large
-    # Without a Content-Length (chunked uploads), read one byte past the limit to
-    # tell "exactly at the limit" from "over it", and never more than that.
-    raw: bytes = req.bounded_stream.read(max_body_bytes + 1)
+    if declared is not None:
+        if declared > max_body_bytes:
+            raise too_large
+        body: bytes = req.bounded_stream.read()
+        return body
+    if req.get_header("Transfer-Encoding") is None:
+        return b""  # HTTP/1.1: no length and no chunking means no body
+    if not req.env.get("wsgi.input_terminated"):
+        # A chunked upload the server does not end for us: reading could block.
+        raise falcon.HTTPLengthRequired(description="Send the body with a Content-Length.")
+    # A chunked upload: read one byte past the limit to tell "exactly at the limit"
+    # from "over it", and never more than that.
+    raw: bytes = req.stream.read(max_body_bytes + 1)
     if len(raw) > max_body_bytes:
         raise too_large
     return raw
@@ -71,7 +82,7 @@ def _parse(raw: bytes) -> Any:
             description=f"Invalid UTF-8 at byte {error.start}.",
         ) from None
     try:
-        return json.loads(
+        document = json.loads(
             text,
             parse_constant=_reject_constant,
             parse_float=_finite_float,
@@ -90,6 +101,22 @@ def _parse(raw: bytes) -> Any:
     except ValueError as error:
         # NaN, Infinity, numbers out of range, integers too long to convert.
         raise falcon.HTTPBadRequest(title="Invalid JSON value", description=str(error)) from None
+    if _SURROGATE_ESCAPE.search(text):
+        _reject_lone_surrogates(document)
+    return document
+
+
+def _reject_lone_surrogates(document: Any) -> None:
+    # "\ud800" alone is valid JSON syntax but no character: it cannot be written back
+    # as UTF-8, so it would fail later, when the response or Redis encodes it. A pair
+    # ("\ud83d\ude00") decodes to one real character and passes.
+    try:
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise falcon.HTTPBadRequest(
+            title="Invalid JSON string",
+            description="A \\u escape names half of a surrogate pair, which is no character.",
+        ) from None
 
 
 def _reject_constant(name: str) -> None:

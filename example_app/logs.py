@@ -12,7 +12,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import IO, Any
 
-# The request being served by this thread; set by RequestIdMiddleware.
+# The request being served by this thread; set by RequestContextMiddleware.
 current_request_id: ContextVar[str | None] = ContextVar("current_request_id", default=None)
 
 # LogRecord attributes that are plumbing, not fields someone logged on purpose.

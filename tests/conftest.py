@@ -1,0 +1,157 @@
+"""Shared fixtures for the unit tier: apps built per test, and the JSON log lines they write."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import falcon
+import falcon.testing
+import pytest
+
+from example_app.app import create_app
+from example_app.config import Config
+from example_app.health import HealthCheck
+from example_app.logs import configure_logging
+from example_app.storage import ItemStore, MemoryItemStore
+
+# Every variable load_config reads; tests that go through os.environ start without them.
+CONFIG_VARIABLES = (
+    "PORT",
+    "VCAP_APP_PORT",
+    "LOG_LEVEL",
+    "VERSION",
+    "GIT_COMMIT",
+    "MAX_BODY_BYTES",
+    "WEB_CONCURRENCY",
+    "PROMETHEUS_MULTIPROC_DIR",
+)
+
+ClientFactory = Callable[..., falcon.testing.TestClient]
+
+
+class RecordingStream(io.RawIOBase):
+    """A wsgi.input that remembers how many bytes the app read from it."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+        self.bytes_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self._data.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        self.bytes_read += len(chunk)
+        return len(chunk)
+
+
+@pytest.fixture
+def make_app() -> Callable[..., falcon.App]:
+    """Build an app from Config(**overrides), with extra health checks if given.
+
+    The item store is a fresh in-memory one unless `store` is given.
+    """
+
+    def build(
+        health_checks: tuple[HealthCheck, ...] = (),
+        store: ItemStore | None = None,
+        **overrides: Any,
+    ) -> falcon.App:
+        return create_app(
+            Config(**overrides),
+            store=MemoryItemStore() if store is None else store,
+            health_checks=health_checks,
+        )
+
+    return build
+
+
+@pytest.fixture
+def make_client(make_app: Callable[..., falcon.App]) -> ClientFactory:
+    """A TestClient for an app built by make_app."""
+
+    def build(
+        health_checks: tuple[HealthCheck, ...] = (),
+        store: ItemStore | None = None,
+        **overrides: Any,
+    ) -> falcon.testing.TestClient:
+        return falcon.testing.TestClient(make_app(health_checks, store, **overrides))
+
+    return build
+
+
+@pytest.fixture
+def client(make_client: ClientFactory) -> falcon.testing.TestClient:
+    """A TestClient for an app with the default configuration."""
+    return make_client()
+
+
+@pytest.fixture
+def restore_root_logger() -> Iterator[logging.Logger]:
+    """Put the root logger's handlers and level back after a test reconfigures it."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield root
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+class LogCapture:
+    def __init__(self, stream: io.StringIO) -> None:
+        self.stream = stream
+
+    def raw_lines(self) -> list[str]:
+        return self.stream.getvalue().splitlines()
+
+    def lines(self) -> list[dict[str, Any]]:
+        """Every line written so far, each parsed as one JSON object."""
+        return [json.loads(line) for line in self.raw_lines()]
+
+    def by_logger(self, name: str) -> list[dict[str, Any]]:
+        return [entry for entry in self.lines() if entry["logger"] == name]
+
+
+@pytest.fixture
+def logs(restore_root_logger: logging.Logger) -> LogCapture:
+    """The app's log output as JSON lines, at DEBUG, in memory."""
+    stream = io.StringIO()
+    configure_logging("DEBUG", stream=stream)
+    return LogCapture(stream)
+
+
+@pytest.fixture
+def clean_environ(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """os.environ without any variable the configuration reads."""
+    for name in CONFIG_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+PostJson = Callable[..., falcon.testing.Result]
+
+
+@pytest.fixture
+def post_json() -> PostJson:
+    """POST a raw body to / of a client, as application/json unless told otherwise."""
+
+    def post(
+        client: falcon.testing.TestClient,
+        body: bytes | str,
+        content_type: str | None = "application/json",
+    ) -> falcon.testing.Result:
+        headers = {} if content_type is None else {"Content-Type": content_type}
+        data = body.encode() if isinstance(body, str) else body
+        return client.simulate_post("/", body=data, headers=headers)
+
+    return post
+
+
+@pytest.fixture
+def recording_stream() -> Callable[[bytes], RecordingStream]:
+    """Make a wsgi.input stream that counts the bytes read from it."""
+    return RecordingStream

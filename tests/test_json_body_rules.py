@@ -1,0 +1,283 @@
+"""The rules every JSON body shares: 415 for the wrong media type, 413 for too large a body
+(refused before it is read), 400 for anything that is not a well-formed UTF-8 JSON object.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+SMALL_LIMIT = 64
+
+
+@pytest.fixture
+def small_client(make_client):
+    """An app that takes bodies of at most SMALL_LIMIT bytes."""
+    return make_client(max_body_bytes=SMALL_LIMIT)
+
+
+def assert_json_error(result, status_code):
+    assert result.status_code == status_code
+    assert result.headers["Content-Type"] == "application/json"
+    assert set(result.json) >= {"title", "description"}
+    assert "Traceback" not in result.text
+
+
+# --- 200: the media types that are application/json in UTF-8 ------------------------------
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json",
+        "application/json; charset=utf-8",
+        "application/json; charset=utf8",
+        "APPLICATION/JSON",
+        "Application/Json; Charset=UTF-8",
+    ],
+)
+def test_post_accepts_application_json_in_utf8(client, post_json, content_type):
+    result = post_json(client, '{"a": 1}', content_type=content_type)
+
+    assert result.status_code == 200
+    assert result.json == {"a": 1}
+
+
+# --- 415: not application/json, or not UTF-8 -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/jsonx", "application/x-www-form-urlencoded", "text/json"],
+)
+def test_post_with_other_media_type_is_415(client, post_json, content_type):
+    result = post_json(client, '{"a": 1}', content_type=content_type)
+
+    assert_json_error(result, 415)
+
+
+def test_post_with_text_plain_is_415_naming_the_media_type(client, post_json):
+    result = post_json(client, '{"a": 1}', content_type="text/plain")
+
+    assert "'text/plain'" in result.json["description"]
+
+
+def test_post_without_content_type_is_415(client, post_json):
+    result = post_json(client, '{"a": 1}', content_type=None)
+
+    assert_json_error(result, 415)
+    assert "application/json" in result.json["description"]
+
+
+def test_post_with_latin1_charset_is_415_naming_the_charset(client, post_json):
+    result = post_json(client, '{"a": 1}', content_type="application/json; charset=latin-1")
+
+    assert_json_error(result, 415)
+    assert "latin-1" in result.json["description"]
+
+
+# --- 400: not a well-formed UTF-8 JSON object ----------------------------------------------
+
+
+def test_post_with_malformed_json_is_400_with_position(client, post_json):
+    result = post_json(client, '{"a": 1,')
+
+    assert_json_error(result, 400)
+    assert result.json["title"] == "Malformed JSON"
+    assert "line 1 column" in result.json["description"]
+
+
+def test_post_with_invalid_utf8_is_400_naming_the_byte(client, post_json):
+    result = post_json(client, b'{"a": "\xff"}')
+
+    assert_json_error(result, 400)
+    assert result.json["title"] == "Body is not UTF-8"
+    assert "byte 7" in result.json["description"]
+
+
+def test_post_with_empty_body_is_400(client, post_json):
+    result = post_json(client, b"")
+
+    assert_json_error(result, 400)
+    assert result.json["title"] == "Empty body"
+
+
+def test_post_with_whitespace_only_body_is_400(client, post_json):
+    result = post_json(client, b" \t\r\n ")
+
+    assert_json_error(result, 400)
+    assert result.json["title"] == "Empty body"
+
+
+@pytest.mark.parametrize(
+    ("body", "type_name"),
+    [
+        ("[1, 2]", "array"),
+        ('"a string"', "string"),
+        ("42", "number"),
+        ("4.2", "number"),
+        ("true", "boolean"),
+        ("false", "boolean"),
+        ("null", "null"),
+    ],
+)
+def test_post_with_json_that_is_not_an_object_is_400_naming_its_type(
+    client, post_json, body, type_name
+):
+    result = post_json(client, body)
+
+    assert_json_error(result, 400)
+    assert result.json["title"] == "Body is not a JSON object"
+    assert result.json["description"] == f"Expected a JSON object, got a JSON {type_name}."
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_post_with_non_json_number_literal_is_400(client, post_json, literal):
+    result = post_json(client, f'{{"a": {literal}}}')
+
+    assert_json_error(result, 400)
+    assert result.json["title"] == "Invalid JSON value"
+    assert literal in result.json["description"]
+
+
+@pytest.mark.parametrize("number", ["1e400", "-1e400"])
+def test_post_with_float_too_large_for_a_double_is_400(client, post_json, number):
+    result = post_json(client, f'{{"a": {number}}}')
+
+    assert_json_error(result, 400)
+    assert result.json["title"] == "Invalid JSON value"
+
+
+def test_post_with_4301_digit_integer_is_400(client, post_json):
+    result = post_json(client, '{"a": 1' + "0" * 4300 + "}")
+
+    assert_json_error(result, 400)
+    assert "4300 digits" in result.json["description"]
+
+
+def test_post_with_negative_4301_digit_integer_is_400(client, post_json):
+    result = post_json(client, '{"a": -1' + "0" * 4300 + "}")
+
+    assert_json_error(result, 400)
+
+
+def test_post_with_4300_digit_integer_is_accepted(client, post_json):
+    digits = "1" + "0" * 4299
+
+    result = post_json(client, '{"a": ' + digits + "}")
+
+    assert result.status_code == 200
+    assert result.json == {"a": int(digits)}
+
+
+def test_post_with_deeply_nested_arrays_is_400_not_500(client, post_json):
+    result = post_json(client, b"[" * 100_000)
+
+    assert_json_error(result, 400)
+    assert result.json["title"] == "JSON nested too deeply"
+
+
+def test_post_with_deeply_nested_objects_is_400_not_500(client, post_json):
+    result = post_json(client, b'{"a":' * 100_000)
+
+    assert_json_error(result, 400)
+
+
+def test_post_with_lone_surrogate_escape_is_400(client, post_json):
+    # "\ud800" is valid JSON syntax but no UTF-8 text can carry it back: the response
+    # cannot be encoded. The module promises 400 for what is not well-formed UTF-8 JSON.
+    result = post_json(client, b'{"a": "\\ud800"}')
+
+    assert_json_error(result, 400)
+
+
+# --- 413: over the size limit --------------------------------------------------------------
+
+
+def test_post_with_content_length_over_the_limit_is_413(small_client, post_json):
+    result = post_json(small_client, '{"a": "' + "x" * SMALL_LIMIT + '"}')
+
+    assert_json_error(result, 413)
+    assert str(SMALL_LIMIT) in result.json["description"]
+
+
+def test_post_with_content_length_over_the_limit_is_refused_before_reading(
+    small_client, recording_stream
+):
+    stream = recording_stream(b"{" + b" " * 1000 + b"}")
+
+    result = small_client.simulate_post(
+        "/",
+        headers={"Content-Type": "application/json", "Content-Length": "1002"},
+        extras={"wsgi.input": stream},
+    )
+
+    assert result.status_code == 413
+    assert stream.bytes_read == 0
+
+
+def object_of_length(size):
+    """A JSON object {"a": "xx..."} of exactly `size` bytes."""
+    body = '{"a": "' + "x" * (size - 9) + '"}'
+    assert len(body) == size
+    return body
+
+
+def test_post_with_body_exactly_at_the_limit_is_accepted(small_client, post_json):
+    body = object_of_length(SMALL_LIMIT)
+
+    result = post_json(small_client, body)
+
+    assert result.status_code == 200
+    assert result.json == {"a": "x" * (SMALL_LIMIT - 9)}
+
+
+def test_post_with_body_one_byte_over_the_limit_is_413(small_client, post_json):
+    result = post_json(small_client, object_of_length(SMALL_LIMIT + 1))
+
+    assert_json_error(result, 413)
+
+
+def post_without_content_length(client, stream, input_terminated=True):
+    """POST / the way a chunked upload arrives: no CONTENT_LENGTH, the input terminated
+    by a server that decodes the chunks."""
+    return client.simulate_post(
+        "/",
+        headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+        extras={"wsgi.input": stream, "wsgi.input_terminated": input_terminated},
+    )
+
+
+def test_a_chunked_upload_the_server_does_not_terminate_is_411(small_client, recording_stream):
+    stream = recording_stream(b'{"a": 1}')
+
+    result = post_without_content_length(small_client, stream, input_terminated=False)
+
+    assert_json_error(result, 411)
+    assert stream.bytes_read == 0
+
+
+def test_post_without_content_length_is_read_at_most_one_byte_past_the_limit(
+    small_client, recording_stream
+):
+    stream = recording_stream(b'{"a": "' + b"x" * 10_000 + b'"}')
+
+    post_without_content_length(small_client, stream)
+
+    assert stream.bytes_read <= SMALL_LIMIT + 1
+
+
+def test_post_without_content_length_over_the_limit_is_413(small_client, recording_stream):
+    stream = recording_stream(b'{"a": "' + b"x" * 10_000 + b'"}')
+
+    result = post_without_content_length(small_client, stream)
+
+    assert_json_error(result, 413)
+
+
+def test_post_without_content_length_within_the_limit_is_accepted(small_client, recording_stream):
+    stream = recording_stream(b'{"a": 1, "b": 2}')
+
+    result = post_without_content_length(small_client, stream)
+
+    assert result.status_code == 200
+    assert result.json == {"a": 1}
