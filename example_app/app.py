@@ -14,6 +14,7 @@ import falcon
 
 from example_app.clients import DownstreamError, ServiceClient
 from example_app.config import Config
+from example_app.docs import add_api_docs
 from example_app.errors import (
     handle_downstream_error,
     handle_store_unavailable,
@@ -75,6 +76,7 @@ def create_app(
     app.add_route("/health/ready", ReadinessResource(checks))
     app.add_route("/info", InfoResource(config, store_backend=store.backend))
     app.add_route("/metrics", MetricsResource(metrics))
+    add_api_docs(app)
     return app
 
 

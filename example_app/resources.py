@@ -26,8 +26,9 @@ class HelloResource:
         resp.media = {key: value for key, value in document.items() if key[:1].lower() == "a"}
 
 
-# Item keys appear in URLs and Redis keys: URL-safe characters only, and short.
-ITEM_KEY_PATTERN = re.compile(r"[A-Za-z0-9._~-]{1,128}")
+# Item keys appear in URLs and Redis keys: URL-safe characters only, and short. The
+# first is a letter or digit, so no key is a "." or ".." that clients would rewrite.
+ITEM_KEY_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]{0,127}")
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 
@@ -36,7 +37,10 @@ def _valid_key(key: str) -> str:
     if not ITEM_KEY_PATTERN.fullmatch(key):
         raise falcon.HTTPBadRequest(
             title="Invalid item key",
-            description="A key is 1 to 128 characters: letters, digits, '.', '_', '~' or '-'.",
+            description=(
+                "A key is 1 to 128 letters, digits, '.', '_', '~' or '-', "
+                "starting with a letter or digit."
+            ),
         )
     return key
 

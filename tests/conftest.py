@@ -17,6 +17,7 @@ from example_app.config import Config
 from example_app.health import HealthCheck
 from example_app.logs import configure_logging
 from example_app.storage import ItemStore, MemoryItemStore
+from tests.contract import ContractCheckingClient
 
 # Every variable load_config reads; tests that go through os.environ start without them.
 CONFIG_VARIABLES = (
@@ -73,14 +74,15 @@ def make_app() -> Callable[..., falcon.App]:
 
 @pytest.fixture
 def make_client(make_app: Callable[..., falcon.App]) -> ClientFactory:
-    """A TestClient for an app built by make_app."""
+    """A TestClient for an app built by make_app; every response it gets is checked
+    against the OpenAPI document (tests/contract.py)."""
 
     def build(
         health_checks: tuple[HealthCheck, ...] = (),
         store: ItemStore | None = None,
         **overrides: Any,
     ) -> falcon.testing.TestClient:
-        return falcon.testing.TestClient(make_app(health_checks, store, **overrides))
+        return ContractCheckingClient(make_app(health_checks, store, **overrides))
 
     return build
 

@@ -90,7 +90,9 @@ def test_put_accepts_url_safe_keys_up_to_128_characters(items, key):
 
 
 @pytest.mark.parametrize(
-    "key", ["x" * 129, "a%20b", "caf%C3%A9", "a+b", "a:b"], ids=["129", "space", "é", "+", ":"]
+    "key",
+    ["x" * 129, "a%20b", "caf%C3%A9", "a+b", "a:b", "-a", "~", ".hidden"],
+    ids=["129", "space", "é", "+", ":", "leading-dash", "tilde-only", "leading-dot"],
 )
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
 def test_invalid_item_key_is_400(items, method, key):
