@@ -46,5 +46,9 @@ def add_api_docs(app: falcon.App[Any, Any]) -> None:
         SPEC_JSON_PATH,
         page_title=f"{document['info']['title']} API",
         # No badge from validator.swagger.io: the page must make no outside requests.
-        config={"validatorUrl": None, "supportedSubmitMethods": ["get", "post", "put", "delete"]},
+        config={
+            "validatorUrl": None,
+            "docExpansion": "list",
+            "supportedSubmitMethods": ["get", "post", "put", "delete"],
+        },
     )
