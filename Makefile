@@ -5,8 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 # gcc and the Python headers build uWSGI; venv makes the virtualenv.
 BUILD_PACKAGES := gcc python3-dev python3-venv
+# The service tier runs a real Redis.
+TEST_PACKAGES := redis-server
 
-.PHONY: run test lint unit clean
+.PHONY: run test lint unit service clean
 
 run: $(VENV)/.installed
 	@# manifest.yml's own command, as the platform runs it, on http://localhost:8000.
@@ -16,11 +18,11 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(BIN)/tox run
 
-unit lint: $(VENV)/.installed
+unit service lint: $(VENV)/.installed
 	$(BIN)/tox run -e $@
 
 $(VENV)/.installed: requirements.txt requirements-test.txt requirements-dev.txt
-	scripts/install-system-packages $(BUILD_PACKAGES)
+	scripts/install-system-packages $(BUILD_PACKAGES) $(TEST_PACKAGES)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check \
 		-r requirements.txt -r requirements-test.txt -r requirements-dev.txt

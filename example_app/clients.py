@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 import urllib3
-from urllib3.exceptions import HTTPError, MaxRetryError, TimeoutError
+from urllib3.exceptions import HTTPError, MaxRetryError, NewConnectionError, TimeoutError
 from urllib3.util import Retry, Timeout
 
 from example_app.config import DownstreamService
@@ -69,16 +69,20 @@ class ServiceClient:
                 retries=None if retries else False,
             )
         except MaxRetryError as error:
-            if isinstance(error.reason, TimeoutError):
-                raise DownstreamTimeout(name, "did not answer in time") from error
-            raise DownstreamError(name, f"could not be reached ({error.reason})") from error
-        except TimeoutError as error:
-            raise DownstreamTimeout(name, "did not answer in time") from error
+            raise _downstream_error(name, error.reason) from error
         except HTTPError as error:
-            raise DownstreamError(name, f"could not be reached ({error})") from error
+            raise _downstream_error(name, error) from error
         if not response.data:
             return response.status, None
         try:
             return response.status, json.loads(response.data)
         except ValueError:
             raise DownstreamError(name, f"answered {response.status} with invalid JSON") from None
+
+
+def _downstream_error(service: str, cause: Exception | None) -> DownstreamError:
+    # urllib3's NewConnectionError (refused, unresolvable) subclasses its timeout error
+    # for history's sake; a refusal is no timeout, so it is told apart first.
+    if isinstance(cause, TimeoutError) and not isinstance(cause, NewConnectionError):
+        return DownstreamTimeout(service, "did not answer in time")
+    return DownstreamError(service, f"could not be reached ({cause})")

@@ -38,7 +38,9 @@ class OpenApiResource:
 
 def add_api_docs(app: falcon.App[Any, Any]) -> None:
     raw_yaml, document = load_openapi_document()
-    app.add_route(SPEC_JSON_PATH, OpenApiResource(json.dumps(document).encode(), "application/json"))
+    app.add_route(
+        SPEC_JSON_PATH, OpenApiResource(json.dumps(document).encode(), "application/json")
+    )
     app.add_route(SPEC_YAML_PATH, OpenApiResource(raw_yaml, "application/yaml"))
     register_swaggerui_app(
         app,

@@ -15,7 +15,6 @@ from openapi_core.testing import MockRequest, MockResponse
 
 from example_app.docs import load_openapi_document
 
-
 # Swagger UI's files (scripts, styles, icons): served by the app, but not API operations.
 STATIC_ASSETS = "/docs/"
 

@@ -19,6 +19,7 @@ import example_app
 from example_app.app import create_app
 from example_app.config import Config
 from example_app.docs import load_openapi_document
+from example_app.resources import ITEM_KEY_PATTERN
 from example_app.storage import MemoryItemStore
 from tests.contract import ContractCheckingClient
 
@@ -76,8 +77,6 @@ def test_info_version_follows_the_package_version(document):
 
 
 def test_the_item_key_pattern_is_the_one_the_code_enforces(document):
-    from example_app.resources import ITEM_KEY_PATTERN
-
     assert document["components"]["schemas"]["ItemKey"]["pattern"] == (
         f"^{ITEM_KEY_PATTERN.pattern}$"
     )

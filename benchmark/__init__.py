@@ -1,0 +1,1 @@
+"""The benchmark against the Spring baseline: `make bench` (see benchmark/README.md)."""

@@ -1,0 +1,1 @@
+"""Service tier: the app as a real uWSGI process over HTTP, real Redis, stubbed downstreams."""

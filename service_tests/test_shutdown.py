@@ -1,0 +1,99 @@
+"""SIGTERM, as Cloud Foundry sends it before SIGKILL 10 s later: drain, then exit 0."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import signal
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from service_tests.conftest import AppFactory
+from service_tests.harness import AppServer, server_end, wait_until
+
+# uwsgi.ini's worker-reload-mercy: the longest a drain may take.
+DRAIN_LIMIT_SECONDS = 8
+
+
+def test_sigterm_on_an_idle_app_exits_0_within_5_seconds(start_app: AppFactory) -> None:
+    app = start_app()
+    workers = app.worker_pids()
+
+    app.send_signal(signal.SIGTERM)
+
+    assert app.wait_exit(timeout=5) == 0
+    assert "goodbye to uWSGI" in app.stderr_text()
+    assert wait_until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers.values()), 5)
+
+
+def _in_the_app(app: AppServer, client: socket.socket) -> bool:
+    # Accepted by a worker, which has read everything sent so far: the app is now
+    # waiting for the rest of the body.
+    end = server_end((app.host, app.port), client)
+    return end is not None and end[0] != 0 and end[1] == 0
+
+
+@dataclass
+class InFlight:
+    app: AppServer
+    client: socket.socket
+    rest: bytes
+    terminated_at: float
+
+    def finish(self) -> http.client.HTTPResponse:
+        self.client.sendall(self.rest)
+        response = http.client.HTTPResponse(self.client)
+        response.begin()
+        return response
+
+
+@pytest.fixture
+def in_flight_at_sigterm(start_app: AppFactory) -> Iterator[InFlight]:
+    """A POST whose body is half sent when the uWSGI master gets SIGTERM."""
+    app = start_app()
+    body = json.dumps({"alpha": 1, "beta": 2, "Almond": 3}).encode()
+    head = (
+        f"POST / HTTP/1.1\r\nHost: {app.host}:{app.port}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    half = len(body) // 2
+    with socket.create_connection((app.host, app.port), timeout=10) as client:
+        client.sendall(head + body[:half])
+        assert wait_until(lambda: _in_the_app(app, client), 5), "no worker took the request"
+        app.send_signal(signal.SIGTERM)
+        terminated_at = time.monotonic()
+        # uWSGI reads the rest of a body for at most 4 s (socket-timeout): be quick.
+        assert wait_until(lambda: "shutting down all sockets" in app.stderr_text(), 2)
+        yield InFlight(app, client, body[half:], terminated_at)
+
+
+def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(
+    in_flight_at_sigterm: InFlight,
+) -> None:
+    response = in_flight_at_sigterm.finish()
+
+    assert response.status == 200
+    assert json.loads(response.read()) == {"alpha": 1, "Almond": 3}
+    app = in_flight_at_sigterm.app
+    deadline = DRAIN_LIMIT_SECONDS + 1 - (time.monotonic() - in_flight_at_sigterm.terminated_at)
+    assert app.wait_exit(timeout=deadline) == 0
+
+
+def test_new_connections_are_not_served_while_draining(in_flight_at_sigterm: InFlight) -> None:
+    app = in_flight_at_sigterm.app
+    try:
+        with socket.create_connection((app.host, app.port), timeout=1) as late:
+            late.sendall(f"GET / HTTP/1.1\r\nHost: {app.host}:{app.port}\r\n\r\n".encode())
+            answer = late.recv(1024)
+    except ConnectionRefusedError:
+        answer = b"refused"
+    except (ConnectionResetError, TimeoutError):
+        answer = b""
+
+    assert not answer.startswith(b"HTTP/"), answer
+    assert in_flight_at_sigterm.finish().status == 200  # and the one in hand still is
