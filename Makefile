@@ -5,8 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 # gcc and the Python headers build uWSGI; venv makes the virtualenv.
 BUILD_PACKAGES := gcc python3-dev python3-venv
-# The service tier runs a real Redis.
-TEST_PACKAGES := redis-server
+# The service tier runs a real Redis, and opens the docs page in a real browser.
+TEST_PACKAGES := redis-server chromium
 
 .PHONY: run test lint unit service clean
 

@@ -71,7 +71,7 @@ def create_app(
     app.add_route("/", HelloResource(max_body_bytes=config.max_body_bytes))
     app.add_route("/items", ItemCollectionResource(store))
     app.add_route("/items/{key}", ItemResource(store, max_body_bytes=config.max_body_bytes))
-    app.add_route("/items/{key}/price", ItemPriceResource(pricing))
+    app.add_route("/items/{key}/price", ItemPriceResource(store, pricing))
     app.add_route("/health/live", LivenessResource())
     app.add_route("/health/ready", ReadinessResource(checks))
     app.add_route("/info", InfoResource(config, store_backend=store.backend))

@@ -100,11 +100,14 @@ class ItemPriceResource:
     a timeout and our request id, and turn its failures into 502/504 (see errors.py).
     """
 
-    def __init__(self, pricing: ServiceClient | None) -> None:
+    def __init__(self, store: ItemStore, pricing: ServiceClient | None) -> None:
+        self._store = store
         self._pricing = pricing
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, key: str) -> None:
-        _valid_key(key)
+        # Only items this service has are priced: no call for a key that does not exist.
+        if self._store.get(_valid_key(key)) is None:
+            raise falcon.HTTPNotFound(description=f"There is no item {key!r}.")
         if self._pricing is None:
             raise falcon.HTTPServiceUnavailable(
                 title="Pricing not bound",

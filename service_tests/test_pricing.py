@@ -6,7 +6,13 @@ from __future__ import annotations
 from pytest_httpserver import HTTPServer
 
 from service_tests.conftest import AppFactory
-from service_tests.harness import AppServer, SlowJsonAnswer
+from service_tests.harness import AppServer, RedisServer, SlowJsonAnswer
+
+
+def have_item(app: AppServer, key: str = "apple") -> None:
+    """Only items the service has are priced: store one first."""
+    response = app.request("PUT", f"/items/{key}", b"{}", {"Content-Type": "application/json"})
+    assert response.status in (200, 201)
 
 
 def test_the_price_comes_from_the_pricing_service(
@@ -16,6 +22,7 @@ def test_the_price_comes_from_the_pricing_service(
         {"amount": "1.50", "currency": "EUR"}
     )
 
+    have_item(app_server)
     response = app_server.get("/items/apple/price")
 
     assert response.status == 200
@@ -27,6 +34,7 @@ def test_our_request_id_goes_to_the_pricing_service(
 ) -> None:
     pricing_stub.expect_request("/prices/apple").respond_with_json({"amount": "1"})
 
+    have_item(app_server)
     app_server.get("/items/apple/price", headers={"X-Request-ID": "trace-me-42"})
 
     (request, _), *_ = pricing_stub.log
@@ -36,6 +44,7 @@ def test_our_request_id_goes_to_the_pricing_service(
 def test_no_price_downstream_is_our_404(app_server: AppServer, pricing_stub: HTTPServer) -> None:
     pricing_stub.expect_request("/prices/apple").respond_with_json({}, status=404)
 
+    have_item(app_server)
     response = app_server.get("/items/apple/price")
 
     assert response.status == 404
@@ -49,6 +58,7 @@ def test_a_slow_pricing_service_is_504_after_bounded_retries(
     slow = SlowJsonAnswer(1.0, {"amount": "1"})
     pricing_stub.expect_request("/prices/apple").respond_with_handler(slow)
 
+    have_item(app)
     response = app.get("/items/apple/price")
 
     assert response.status == 504
@@ -62,6 +72,7 @@ def test_a_pricing_service_answering_503_is_retried_then_502(
 ) -> None:
     pricing_stub.expect_request("/prices/apple").respond_with_json({}, status=503)
 
+    have_item(app_server)
     response = app_server.get("/items/apple/price")
 
     assert response.status == 502
@@ -73,6 +84,7 @@ def test_a_pricing_service_answering_500_is_502_without_retry(
 ) -> None:
     pricing_stub.expect_request("/prices/apple").respond_with_data("boom", status=500)
 
+    have_item(app_server)
     response = app_server.get("/items/apple/price")
 
     assert response.status == 502
@@ -87,16 +99,22 @@ def test_a_pricing_service_answering_garbage_is_502(
         "<html>oops</html>", content_type="text/html"
     )
 
+    have_item(app_server)
     response = app_server.get("/items/apple/price")
 
     assert response.status == 502
     assert "invalid JSON" in response.json()["description"]
 
 
-def test_an_unreachable_pricing_service_is_502(start_app: AppFactory) -> None:
+def test_an_unreachable_pricing_service_is_502(
+    start_app: AppFactory, redis_server: RedisServer
+) -> None:
     # A binding that points nowhere: nothing listens on port 9 of this machine.
-    app = start_app(VCAP_SERVICES=None, PRICING_URL="http://127.0.0.1:9")
+    app = start_app(
+        VCAP_SERVICES=None, REDIS_URL=redis_server.url, PRICING_URL="http://127.0.0.1:9"
+    )
 
+    have_item(app)
     response = app.get("/items/apple/price")
 
     assert response.status == 502

@@ -13,6 +13,7 @@ import pytest
 
 from example_app.clients import DownstreamError, DownstreamTimeout
 from example_app.resources import ItemPriceResource
+from example_app.storage import MemoryItemStore
 
 
 class PricingStandIn:
@@ -30,9 +31,11 @@ class PricingStandIn:
 
 
 def client_with(make_app, pricing: PricingStandIn | None) -> falcon.testing.TestClient:
-    app = make_app()
+    store = MemoryItemStore()
+    store.put("apple", {"colour": "red"}, request_id="setup")
+    app = make_app(store=store)
     # Route the same resource the factory wires, with the stand-in as its client.
-    app.add_route("/priced/{key}", ItemPriceResource(pricing))  # type: ignore[arg-type]
+    app.add_route("/priced/{key}", ItemPriceResource(store, pricing))  # type: ignore[arg-type]
     return falcon.testing.TestClient(app)
 
 
@@ -83,7 +86,17 @@ def test_an_invalid_key_is_400_before_any_call(make_app):
     assert pricing.calls == []
 
 
+def test_an_item_this_service_does_not_have_is_404_without_a_call(make_app):
+    pricing = PricingStandIn((200, {"amount": "1"}))
+    result = client_with(make_app, pricing).simulate_get("/priced/pear")
+    assert result.status_code == 404
+    assert "no item" in result.json["description"]
+    assert pricing.calls == []
+
+
 def test_without_a_bound_pricing_service_the_price_is_503_saying_how_to_bind(make_client):
-    result = make_client().simulate_get("/items/apple/price")
+    client = make_client()
+    client.simulate_put("/items/apple", json={})
+    result = client.simulate_get("/items/apple/price")
     assert result.status_code == 503
     assert "PRICING_URL" in result.json["description"]
