@@ -81,7 +81,8 @@ def test_try_it_out_on_get_root_shows_200_from_the_running_app(docs_page) -> Non
     assert status.inner_text().strip() == "200"
     assert "Hello world" in operation.locator(".live-responses-table tbody").inner_text()
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=ARTIFACTS / "docs-page.png", full_page=False)
+    # The operation with its live response: the request, the 200 and "Hello world".
+    operation.screenshot(path=ARTIFACTS / "docs-page.png")
 
 
 def test_the_page_makes_no_request_beyond_the_app(docs_page) -> None:
