@@ -91,3 +91,20 @@ def test_responses_carry_no_server_header(app_server: AppServer) -> None:
     answers = [app_server.get("/"), app_server.get("/no/such/thing"), app_server.get("/info")]
 
     assert [response.headers.get("Server") for response in answers] == [None, None, None]
+
+
+def test_a_client_reusing_its_connection_gets_every_answer(app_server: AppServer) -> None:
+    # uWSGI's HTTP socket closes after each response; saying so (Connection: close) lets
+    # a keep-alive client reconnect instead of failing on a closed connection.
+    connection = http.client.HTTPConnection(app_server.host, app_server.port, timeout=10)
+    try:
+        statuses = []
+        for _ in range(5):
+            connection.request("GET", "/")
+            response = connection.getresponse()
+            response.read()
+            statuses.append(response.status)
+            assert response.headers["Connection"] == "close"
+    finally:
+        connection.close()
+    assert statuses == [200] * 5
