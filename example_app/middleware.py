@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import time
-import uuid
 from typing import TypeGuard
 
 import falcon
@@ -28,7 +28,7 @@ class RequestContextMiddleware:
         req.context.started = time.perf_counter()
         request_id = req.get_header(REQUEST_ID_HEADER)
         if not _is_acceptable_request_id(request_id):
-            request_id = uuid.uuid4().hex
+            request_id = secrets.token_hex(16)
         req.context.request_id = request_id
         req.context.request_id_token = current_request_id.set(request_id)
         resp.set_header(REQUEST_ID_HEADER, request_id)
