@@ -8,7 +8,7 @@ BUILD_PACKAGES := gcc python3-dev python3-venv
 # The service tier runs a real Redis, and opens the docs page in a real browser.
 TEST_PACKAGES := redis-server chromium
 
-.PHONY: run test lint unit service test-packages clean
+.PHONY: run test lint unit service test-packages bench clean
 
 run: $(VENV)/.installed
 	@# manifest.yml's own command, as the platform runs it, on http://localhost:8000.
@@ -18,12 +18,24 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed test-packages
 	$(BIN)/tox run
 
-unit service lint: $(VENV)/.installed test-packages
+unit service lint e2e: $(VENV)/.installed test-packages
 	$(BIN)/tox run -e $@
 
 # Only the tests need these; `make run` does without.
 test-packages:
 	scripts/install-system-packages $(TEST_PACKAGES)
+
+# The benchmark against the Spring baseline (benchmark/README.md): Markdown tables on
+# stdout, benchmark/results/latest.json and .png. QUICK=1: short phases (CI); every
+# contender still runs. BENCH_ARGS: more options, e.g. BENCH_ARGS=--record.
+bench: $(VENV)/.bench-installed
+	scripts/install-system-packages wrk util-linux
+	benchmark/spring/build.sh
+	$(BIN)/python -m benchmark.run $(if $(QUICK),--quick) $(BENCH_ARGS)
+
+$(VENV)/.bench-installed: $(VENV)/.installed benchmark/requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r benchmark/requirements.txt
+	touch $@
 
 $(VENV)/.installed: requirements.txt requirements-test.txt requirements-dev.txt
 	scripts/install-system-packages $(BUILD_PACKAGES)
@@ -31,6 +43,27 @@ $(VENV)/.installed: requirements.txt requirements-test.txt requirements-dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check \
 		-r requirements.txt -r requirements-test.txt -r requirements-dev.txt
 	touch $@
+
+# A new service from this one: renamed, version 0.1.0, a fresh git history, and a record of
+# the template commit it came from (README, "Start a new service"). In a generated service,
+# template-status says how far behind the template it is and template-update merges the
+# template's newer commits (README, "Follow the template"); TEMPLATE=path-or-URL if it has
+# moved, REF=branch-or-tag to follow another. Standard library only: no .venv needed.
+.PHONY: new-service template-update template-status
+new-service:
+	@$(PYTHON) scripts/new_service.py $(if $(TEMPLATE),--template "$(TEMPLATE)") -- "$(NAME)" "$(DEST)"
+
+template-update template-status:
+	@$(PYTHON) scripts/template_update.py $(@:template-%=%) \
+		$(if $(TEMPLATE),--template "$(TEMPLATE)") $(if $(REF),--ref "$(REF)")
+
+# The delivery pipeline (README, "Continuous delivery"): TARGET=cf through the cf CLI,
+# TARGET=local to two deployments on this machine; DRY_RUN=1 prints every command and runs
+# none. Its other settings come from the environment (scripts/deliver.py --help).
+TARGET ?= local
+.PHONY: e2e deliver
+deliver: $(VENV)/.installed test-packages
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python scripts/deliver.py --target "$(TARGET)"
 
 clean:
 	rm -rf $(VENV) .tox .coverage .coverage.* htmlcov .mypy_cache .pytest_cache .ruff_cache

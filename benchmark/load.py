@@ -55,7 +55,7 @@ def run_wrk(url: str, endpoint: Endpoint, shape: Shape, seconds: float) -> dict[
     if not lines:
         raise RuntimeError(f"wrk printed no results:\n{output}")
     raw = json.loads(lines[-1][len(marker) :])
-    return {**_wrk_metrics(raw), "wrk_cpu_s": cpu_seconds}
+    return {**_wrk_metrics(raw), "client_cpu_s": cpu_seconds}
 
 
 def _wrk_metrics(raw: dict[str, Any]) -> dict[str, Any]:
@@ -96,7 +96,8 @@ def run_constant_rate(
 ) -> dict[str, Any]:
     """benchmark/constant_rate.py at `rate` requests per second for `seconds`."""
     argv = constant_rate_argv(url, endpoint, shape, seconds, rate)
-    raw = json.loads(_run(argv, seconds, {})[0])
+    output, cpu_seconds = _run(argv, seconds, {})
+    raw = json.loads(output)
     attempts = raw["completed"] + sum(raw["errors"].values())
     return {
         "rate": rate,
@@ -107,6 +108,7 @@ def run_constant_rate(
         **_percentiles_ms(raw["latency_us"]),
         "generator_lag_p99_ms": raw["generator_lag_us"]["p99"] / 1000,
         "raw": raw,
+        "client_cpu_s": cpu_seconds,
     }
 
 

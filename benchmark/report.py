@@ -22,7 +22,8 @@ def _row(cells: list[str]) -> str:
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
-    align = ["---" if i == 0 or header[i] == "endpoint" else "---:" for i in range(len(header))]
+    left = ("contender", "endpoint", "phase", "keep-alive (observed)", "target (shipped service)")
+    align = ["---" if name in left else "---:" for name in header]
     return "\n".join([_row(header), _row(align), *(_row(r) for r in rows)])
 
 
@@ -33,7 +34,7 @@ def _ms(value: float) -> str:
 def throughput_table(run: dict[str, Any]) -> str:
     """The talk's table: one row per contender and endpoint, from wrk."""
     header = ["contender", "endpoint", "req/s", "mean ms", "failed %"]
-    header += ["p50 ms", "p75 ms", "p95 ms", "p99 ms", "max ms"]
+    header += ["p50 ms", "p75 ms", "p95 ms", "p99 ms", "max ms", "server CPU µs/req"]
     rows = []
     for c in _measured(run):
         for name in ENDPOINTS:
@@ -42,6 +43,7 @@ def throughput_table(run: dict[str, Any]) -> str:
                 [c["label"], f"`{name}`", f"{t['rps']:.0f}", _ms(t["mean_ms"]),
                  f"{t['failed_pct']:.1f}"]
                 + [_ms(t[k]) for k in ("p50_ms", "p75_ms", "p95_ms", "p99_ms", "max_ms")]
+                + [f"{t['cpu']['server_cpu_us_per_request']:.0f}"]
             )  # fmt: skip
     return _table(header, rows)
 
@@ -73,18 +75,21 @@ def process_table(run: dict[str, Any]) -> str:
 
 
 def cpu_table(run: dict[str, Any]) -> str:
-    """How busy each CPU set was while wrk ran: shows which side was the bottleneck."""
-    header = ["contender", "endpoint", "server CPU busy %", "of which the server %"]
-    header += ["client CPU busy %", "of which wrk %"]
+    """How busy each CPU set was in each phase: which side was the bottleneck, and how
+    much of the server's CPU other programs on the machine took (noise)."""
+    header = ["contender", "endpoint", "phase", "server CPU busy %", "by the server %"]
+    header += ["by other programs %", "client CPU busy %", "by the load generator %"]
     rows = []
     for c in _measured(run):
         for name in ENDPOINTS:
-            cpu = c["endpoints"][name]["throughput"]["cpu"]
-            rows.append(
-                [c["label"], f"`{name}`", f"{cpu['server_cpus_busy_pct']:.0f}",
-                 f"{cpu['server_tree_pct']:.0f}", f"{cpu['client_cpus_busy_pct']:.0f}",
-                 f"{cpu['wrk_pct']:.0f}"]
-            )  # fmt: skip
+            for phase, label in (("throughput", "wrk"), ("fixed_rate", "fixed rate")):
+                cpu = c["endpoints"][name][phase]["cpu"]
+                other = max(0.0, cpu["server_cpus_busy_pct"] - cpu["server_tree_pct"])
+                rows.append(
+                    [c["label"], f"`{name}`", label, f"{cpu['server_cpus_busy_pct']:.0f}",
+                     f"{cpu['server_tree_pct']:.0f}", f"{other:.0f}",
+                     f"{cpu['client_cpus_busy_pct']:.0f}", f"{cpu['load_generator_pct']:.0f}"]
+                )  # fmt: skip
     return _table(header, rows)
 
 
@@ -144,7 +149,7 @@ def markdown(run: dict[str, Any]) -> str:
         fixed_rate_table(run),
         "### Memory, start-up and connections",
         process_table(run),
-        "### CPU while wrk ran (server CPU set vs load generator CPU set)",
+        "### CPU use per phase (server CPU set, load generator CPU set)",
         cpu_table(run),
     ]
     if run["targets"]:
@@ -165,7 +170,7 @@ def write_chart(run: dict[str, Any], path: Path) -> None:
     contenders = _measured(run)
     figure = Figure(figsize=(12, 8.5))
     axes = figure.subplots(2, 2)
-    _grouped_bars(axes[0][0], contenders, ("throughput", "rps"), "req/s (wrk)")
+    _grouped_bars(axes[0][0], contenders, ("throughput", "rps"), "req/s (wrk; failed % if any)")
     _grouped_bars(
         axes[0][1], contenders, ("fixed_rate", "p99_ms"),
         f"p99 ms at {run['settings']['rate']:g} req/s (fixed rate)", limit=5.0,
@@ -201,27 +206,39 @@ def _grouped_bars(
     phase, metric = phase_metric
     width = 0.38
     for offset, name in ((-width / 2, "GET /"), (width / 2, "POST /")):
-        values = [c["endpoints"][name][phase][metric] for c in contenders]
+        figures = [c["endpoints"][name][phase] for c in contenders]
+        values = [f[metric] for f in figures]
         bars = axis.bar([i + offset for i in range(len(values))], values, width, label=name)
-        axis.bar_label(bars, fmt="%.3g", fontsize=8)
+        labels = [
+            _short(v) + (f"\n{f['failed_pct']:.0f}% failed" if f["failed_pct"] else "")
+            for v, f in zip(values, figures, strict=True)
+        ]
+        axis.bar_label(bars, labels=labels, fontsize=8)
     _finish_axis(axis, _labels(contenders), title, limit)
-    axis.legend(loc="upper left", fontsize=8)
+    axis.legend(loc="upper left", fontsize=8, framealpha=0.9)
 
 
 def _single_bars(
     axis: Any, contenders: list[dict[str, Any]], values: list[float], title: str, limit: float
 ) -> None:
     bars = axis.bar(range(len(values)), values, 0.5, color="tab:gray")
-    axis.bar_label(bars, fmt="%.3g", fontsize=8)
+    axis.bar_label(bars, labels=[_short(v) for v in values], fontsize=8)
     _finish_axis(axis, _labels(contenders), title, limit)
 
 
 def _finish_axis(axis: Any, labels: list[str], title: str, limit: float | None) -> None:
     axis.set_title(title, fontsize=10)
     axis.set_xticks(range(len(labels)), labels, fontsize=8)
+    axis.margins(y=0.15)  # room for the labels above the bars
     if limit is not None:
+        axis.set_ylim(top=max(axis.get_ylim()[1], limit * 1.15))
         axis.axhline(limit, color="tab:red", linestyle="--", linewidth=1)
-        axis.annotate("target", (len(labels) - 0.5, limit), color="tab:red", fontsize=8)
+        axis.text(0.99, limit, "target ", color="tab:red", fontsize=8, ha="right", va="bottom",
+                  transform=axis.get_yaxis_transform())  # fmt: skip
+
+
+def _short(value: float) -> str:
+    return f"{value:.0f}" if value >= 100 else f"{value:.3g}"
 
 
 def record(run: dict[str, Any], chart: Path, results_md: Path, results_png: Path) -> None:
@@ -242,6 +259,7 @@ def record(run: dict[str, Any], chart: Path, results_md: Path, results_png: Path
                 m["os"],
                 f"Linux {m['kernel']}",
                 f"load average at start {m['loadavg_at_start']}",
+                f"busiest CPU just before the run {m['busiest_cpu_before_start_pct']}% busy",
             ]
         ),
         "",

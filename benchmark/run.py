@@ -19,9 +19,11 @@ import os
 import shlex
 import shutil
 import signal
+import statistics
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,10 +60,12 @@ class Settings:
     connections: int
     server_cpus: str
     client_cpus: str
+    starts: int  # start-up is timed this many times; the median is reported
 
 
-FULL = {"warmup_s": 15.0, "measure_s": 30.0, "fixed_rate_s": 30.0}
-QUICK = {"warmup_s": 2.0, "measure_s": 3.0, "fixed_rate_s": 3.0}
+FULL = {"warmup_s": 15.0, "measure_s": 30.0, "fixed_rate_s": 30.0, "starts": 3}
+QUICK = {"warmup_s": 2.0, "measure_s": 3.0, "fixed_rate_s": 3.0, "starts": 1}
+QUIET_PCT = 10.0  # CPU use by others below which the machine counts as quiet
 
 
 def parse_args(argv: list[str] | None) -> tuple[Settings, list[Contender], argparse.Namespace]:
@@ -81,6 +85,14 @@ def parse_args(argv: list[str] | None) -> tuple[Settings, list[Contender], argpa
     parser.add_argument("--warmup", type=float, help="seconds per endpoint")
     parser.add_argument("--duration", type=float, help="seconds of wrk per endpoint")
     parser.add_argument("--fixed-rate-duration", type=float, help="seconds per endpoint")
+    parser.add_argument("--starts", type=int, help="start-up timings per contender")
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help=f"first wait up to this long for the CPUs to be under {QUIET_PCT:g}%% busy",
+    )
     parser.add_argument("--server-cpus", default="0", help="taskset list for the servers")
     parser.add_argument("--client-cpus", default="1", help="taskset list for the load")
     parser.add_argument("--output-dir", type=Path, default=RESULTS_DIR)
@@ -88,11 +100,12 @@ def parse_args(argv: list[str] | None) -> tuple[Settings, list[Contender], argpa
         "--record", action="store_true", help="also write this run into benchmark/RESULTS.md"
     )
     args = parser.parse_args(argv)
-    phases = dict(QUICK if args.quick else FULL)
+    phases: dict[str, Any] = dict(QUICK if args.quick else FULL)
     for name, value in (
         ("warmup_s", args.warmup),
         ("measure_s", args.duration),
         ("fixed_rate_s", args.fixed_rate_duration),
+        ("starts", args.starts),
     ):
         if value is not None:
             phases[name] = value
@@ -182,9 +195,24 @@ class Progress:
             sys.stderr.flush()
 
 
+def wait_for_quiet(settings: Settings, wait_s: float) -> float:
+    """The busiest CPU's use by other programs over 3 s, waiting up to `wait_s` for a
+    quiet machine first. Recorded with the run: a busy machine makes noisy numbers."""
+    cpus = cpu_set(settings.server_cpus) | cpu_set(settings.client_cpus)
+    deadline = time.monotonic() + wait_s
+    while True:
+        before = cpu_ticks()
+        time.sleep(3)
+        after = cpu_ticks()
+        busiest = max(busy_pct(before, after, {cpu}) for cpu in cpus)
+        if busiest < QUIET_PCT or time.monotonic() >= deadline:
+            return busiest
+        print(f"bench: waiting for a quiet machine (a CPU is {busiest:.0f}% busy)", file=sys.stderr)
+
+
 def planned_seconds(settings: Settings, contenders: int) -> float:
     per_endpoint = settings.warmup_s + settings.measure_s + settings.fixed_rate_s
-    start_and_stop = 8.0  # start-up, checks and a graceful stop, roughly
+    start_and_stop = 5.0 * settings.starts  # start-up, checks and a graceful stop, roughly
     return contenders * (len(ENDPOINTS) * per_endpoint + start_and_stop)
 
 
@@ -198,58 +226,102 @@ def bench_contender(
         "settings": contender.settings,
         "ok": False,
     }
-    shape = Shape(settings.client_cpus, settings.connections)
     log_path = log_dir / f"{contender.key}.log"
+    ready: list[float] = []
     try:
-        with Server(contender, settings.server_cpus, log_path) as server:
-            result["command"] = _shown_command(server)
-            progress.phase(f"{tag} starting")
-            result["ready_ms"] = server.wait_ready()
-            check_answers(server.port, BODY_FILE.read_bytes(), contender.key)
-            result["keep_alive_observed"] = probe_keep_alive(server.port)
-            endpoints: dict[str, dict[str, Any]] = {e.name: {} for e in ENDPOINTS}
-            for e in ENDPOINTS:
-                progress.phase(f"{tag} warm-up {e.name}", settings.warmup_s)
-                run_wrk(server.url, e, shape, settings.warmup_s)
-            for e in ENDPOINTS:
-                progress.phase(f"{tag} wrk {e.name}", settings.measure_s)
-                endpoints[e.name]["throughput"] = measure_wrk(server, e, shape, settings)
-            for e in ENDPOINTS:
-                progress.phase(f"{tag} {settings.rate:g} req/s {e.name}", settings.fixed_rate_s)
-                endpoints[e.name]["fixed_rate"] = run_constant_rate(
-                    server.url, e, shape, settings.fixed_rate_s, settings.rate
-                )
-            progress.phase(f"{tag} stopping")
-            assert server.sampler is not None
-            result["peak_rss_mib"] = server.sampler.peak_rss / MIB
-            result["peak_pss_mib"] = server.sampler.peak_pss / MIB
-            result["processes"] = server.sampler.max_processes
-            result["endpoints"] = endpoints
-            result["ok"] = True
+        # Start-up varies from one start to the next (disk cache, the machine's other
+        # work): time a few starts and report the median. The last server is measured.
+        for number in range(1, settings.starts + 1):
+            progress.phase(f"{tag} start {number}/{settings.starts}")
+            with Server(contender, settings.server_cpus, log_path) as server:
+                ready.append(server.wait_ready())
+                if number == settings.starts:
+                    result["command"] = _shown_command(server)
+                    result["ready_ms"] = statistics.median(ready)
+                    result["ready_ms_each"] = ready
+                    result.update(measure_server(server, settings, progress, tag))
+                    result["ok"] = True
     except (BenchmarkError, RuntimeError, OSError) as error:
         result["error"] = str(error)
         print(f"bench: {contender.key}: {error}", file=sys.stderr, flush=True)
     return result
 
 
+def measure_server(
+    server: Server, settings: Settings, progress: Progress, tag: str
+) -> dict[str, Any]:
+    """Check a started server's answers, then load it: warm-up, wrk, fixed rate."""
+    shape = Shape(settings.client_cpus, settings.connections)
+    check_answers(server.port, BODY_FILE.read_bytes(), server.contender.key)
+    keep_alive = probe_keep_alive(server.port)
+    endpoints: dict[str, dict[str, Any]] = {e.name: {} for e in ENDPOINTS}
+    for e in ENDPOINTS:
+        progress.phase(f"{tag} warm-up {e.name}", settings.warmup_s)
+        run_wrk(server.url, e, shape, settings.warmup_s)
+    for e in ENDPOINTS:
+        progress.phase(f"{tag} wrk {e.name}", settings.measure_s)
+        endpoints[e.name]["throughput"] = measure_wrk(server, e, shape, settings)
+    for e in ENDPOINTS:
+        progress.phase(f"{tag} {settings.rate:g} req/s {e.name}", settings.fixed_rate_s)
+        endpoints[e.name]["fixed_rate"] = measure_fixed_rate(server, e, shape, settings)
+    progress.phase(f"{tag} stopping")
+    assert server.sampler is not None
+    return {
+        "keep_alive_observed": keep_alive,
+        "peak_rss_mib": server.sampler.peak_rss / MIB,
+        "peak_pss_mib": server.sampler.peak_pss / MIB,
+        "processes": server.sampler.max_processes,
+        "endpoints": endpoints,
+    }
+
+
 def measure_wrk(
     server: Server, endpoint: Endpoint, shape: Shape, settings: Settings
 ) -> dict[str, Any]:
-    """wrk's figures, plus how busy each CPU set was (which side was the bottleneck)."""
+    return with_cpu(
+        server, settings, lambda: run_wrk(server.url, endpoint, shape, settings.measure_s)
+    )
+
+
+def measure_fixed_rate(
+    server: Server, endpoint: Endpoint, shape: Shape, settings: Settings
+) -> dict[str, Any]:
+    return with_cpu(
+        server,
+        settings,
+        lambda: run_constant_rate(
+            server.url, endpoint, shape, settings.fixed_rate_s, settings.rate
+        ),
+    )
+
+
+def with_cpu(
+    server: Server, settings: Settings, measure: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
+    """A phase's figures, plus how busy each CPU set was: which side was the bottleneck,
+    and how much of the server's CPU other programs on the machine took."""
     assert server.sampler is not None
     ticks, tree_cpu, started = cpu_ticks(), server.sampler.cpu_seconds(), time.monotonic()
-    metrics = run_wrk(server.url, endpoint, shape, settings.measure_s)
+    metrics = measure()
     elapsed = time.monotonic() - started
     server_cpus, client_cpus = cpu_set(settings.server_cpus), cpu_set(settings.client_cpus)
-    tree_pct = 100 * (server.sampler.cpu_seconds() - tree_cpu) / (elapsed * len(server_cpus))
+    tree_cpu = server.sampler.cpu_seconds() - tree_cpu
     after = cpu_ticks()
     metrics["cpu"] = {
         "server_cpus_busy_pct": busy_pct(ticks, after, server_cpus),
-        "server_tree_pct": tree_pct,
+        "server_tree_pct": 100 * tree_cpu / (elapsed * len(server_cpus)),
+        # CPU time per answered request: unlike req/s, other programs taking the
+        # server's CPU do not change it, so it compares runs on a busy machine.
+        "server_cpu_us_per_request": 1e6 * tree_cpu / max(1, _answered(metrics)),
         "client_cpus_busy_pct": busy_pct(ticks, after, client_cpus),
-        "wrk_pct": 100 * metrics.pop("wrk_cpu_s") / (elapsed * len(client_cpus)),
+        "load_generator_pct": 100 * metrics.pop("client_cpu_s") / (elapsed * len(client_cpus)),
     }
     return metrics
+
+
+def _answered(metrics: dict[str, Any]) -> int:
+    answered: int = metrics["requests"] if "requests" in metrics else metrics["raw"]["completed"]
+    return answered
 
 
 def _shown_command(server: Server) -> str:
@@ -298,6 +370,11 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine.describe(settings.server_cpus),
         "contenders": [],
     }
+    busy = wait_for_quiet(settings, args.wait_quiet)
+    run["machine"]["busiest_cpu_before_start_pct"] = round(busy, 1)
+    if busy >= QUIET_PCT:
+        print(f"bench: warning: other programs keep a CPU {busy:.0f}% busy; expect noisy "
+              "numbers (see the CPU table)", file=sys.stderr)  # fmt: skip
     progress = Progress(planned_seconds(settings, len(contenders)))
     try:
         for number, contender in enumerate(contenders, 1):

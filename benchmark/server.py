@@ -16,7 +16,6 @@ import socket
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
@@ -95,12 +94,6 @@ class TreeSampler(threading.Thread):
     def stop(self) -> None:
         self._stop_event.set()
         self.join(timeout=2)
-
-
-@dataclass
-class Started:
-    port: int
-    ready_ms: float
 
 
 class Server:

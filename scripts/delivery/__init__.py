@@ -1,0 +1,1 @@
+"""The delivery pipeline's parts; scripts/deliver.py puts them in order."""
