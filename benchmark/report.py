@@ -75,21 +75,25 @@ def process_table(run: dict[str, Any]) -> str:
 
 
 def cpu_table(run: dict[str, Any]) -> str:
-    """How busy each CPU set was in each phase: which side was the bottleneck, and how
-    much of the server's CPU other programs on the machine took (noise)."""
-    header = ["contender", "endpoint", "phase", "server CPU busy %", "by the server %"]
+    """How busy each CPU set was while wrk ran: which side was the bottleneck, and how
+    much of the server's CPU other programs on the machine took.
+
+    Only the wrk phases: /proc/stat's per-CPU figures are sampled at each timer tick,
+    which is fair on a saturated CPU and unreliable on a mostly idle one (the fixed-rate
+    phases); those figures are in the JSON file.
+    """
+    header = ["contender", "endpoint", "server CPU busy %", "by the server %"]
     header += ["by other programs %", "client CPU busy %", "by the load generator %"]
     rows = []
     for c in _measured(run):
         for name in ENDPOINTS:
-            for phase, label in (("throughput", "wrk"), ("fixed_rate", "fixed rate")):
-                cpu = c["endpoints"][name][phase]["cpu"]
-                other = max(0.0, cpu["server_cpus_busy_pct"] - cpu["server_tree_pct"])
-                rows.append(
-                    [c["label"], f"`{name}`", label, f"{cpu['server_cpus_busy_pct']:.0f}",
-                     f"{cpu['server_tree_pct']:.0f}", f"{other:.0f}",
-                     f"{cpu['client_cpus_busy_pct']:.0f}", f"{cpu['load_generator_pct']:.0f}"]
-                )  # fmt: skip
+            cpu = c["endpoints"][name]["throughput"]["cpu"]
+            other = max(0.0, cpu["server_cpus_busy_pct"] - cpu["server_tree_pct"])
+            rows.append(
+                [c["label"], f"`{name}`", f"{cpu['server_cpus_busy_pct']:.0f}",
+                 f"{cpu['server_tree_pct']:.0f}", f"{other:.0f}",
+                 f"{cpu['client_cpus_busy_pct']:.0f}", f"{cpu['load_generator_pct']:.0f}"]
+            )  # fmt: skip
     return _table(header, rows)
 
 
@@ -140,7 +144,13 @@ def _target(target: str, value: str, met: bool) -> dict[str, Any]:
 
 def markdown(run: dict[str, Any]) -> str:
     s = run["settings"]
-    parts = [
+    parts = []
+    if run["mode"] == "quick":
+        parts.append(
+            "**Quick run**: it checks that every contender works; its phases are too short "
+            "for a comparison (2 s of warm-up leaves the JVM's JIT cold). Use the full run."
+        )
+    parts += [
         f"### Throughput: wrk, {s['connections']} connections, {s['measure_s']:g} s per "
         f"endpoint after {s['warmup_s']:g} s of warm-up",
         throughput_table(run),
@@ -149,7 +159,7 @@ def markdown(run: dict[str, Any]) -> str:
         fixed_rate_table(run),
         "### Memory, start-up and connections",
         process_table(run),
-        "### CPU use per phase (server CPU set, load generator CPU set)",
+        "### CPU while wrk ran (server CPU set, load generator CPU set)",
         cpu_table(run),
     ]
     if run["targets"]:

@@ -334,10 +334,13 @@ def _shown_command(server: Server) -> str:
 def commands(settings: Settings, run: dict[str, Any], argv: list[str]) -> list[str]:
     url = "http://127.0.0.1:PORT/"
     shape = Shape(settings.client_cpus, settings.connections)
-    lines = [f"# this run: python -m benchmark.run {shlex.join(argv)}".rstrip()]
+    lines = [
+        "# make bench (QUICK=1: --quick; BENCH_ARGS: more options) runs, from the repo's root:",
+        f"python -m benchmark.run {shlex.join(argv)}".rstrip(),
+    ]
     for c in run["contenders"]:
         if "command" in c:
-            lines += [f"# {c['label']} (venv's bin first on PATH)", c["command"]]
+            lines += [f"# {c['label']}", c["command"]]
     get, post = ENDPOINTS
     lines += [
         "# load, per endpoint (POST: BENCH_BODY_FILE=benchmark/body.json), warm-up then measured",
@@ -345,7 +348,9 @@ def commands(settings: Settings, run: dict[str, Any], argv: list[str]) -> list[s
         shlex.join(constant_rate_argv(url, get, shape, settings.fixed_rate_s, settings.rate)),
         shlex.join(constant_rate_argv(url, post, shape, settings.fixed_rate_s, settings.rate)),
     ]
-    return [line.replace(sys.executable, "python") for line in lines]
+    # As typed from the repository's root, with the venv's bin first on PATH.
+    python = str(Path(sys.executable).parent) + os.sep
+    return [line.replace(python, "").replace(f"{REPO}{os.sep}", "") for line in lines]
 
 
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -363,6 +368,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     # This process (its memory sampler, the progress line) stays off the server's CPUs.
     os.sched_setaffinity(0, cpu_set(settings.client_cpus))
+    busy = wait_for_quiet(settings, args.wait_quiet)
+    # Described once the wait is over: the commit and load are those the run measures.
     run: dict[str, Any] = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "mode": settings.mode,
@@ -370,7 +377,6 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine.describe(settings.server_cpus),
         "contenders": [],
     }
-    busy = wait_for_quiet(settings, args.wait_quiet)
     run["machine"]["busiest_cpu_before_start_pct"] = round(busy, 1)
     if busy >= QUIET_PCT:
         print(f"bench: warning: other programs keep a CPU {busy:.0f}% busy; expect noisy "
@@ -395,11 +401,12 @@ def write_outputs(run: dict[str, Any], args: argparse.Namespace) -> int:
     output_dir: Path = args.output_dir
     json_path, chart_path = output_dir / "latest.json", output_dir / "latest.png"
     report.write_json(run, json_path)
-    measured = [c for c in run["contenders"] if c["ok"]]
-    if measured:
+    written = [json_path]
+    if any(c["ok"] for c in run["contenders"]):
         report.write_chart(run, chart_path)
+        written.append(chart_path)
     print(report.markdown(run))
-    print(f"bench: wrote {json_path} and {chart_path}", file=sys.stderr)
+    print(f"bench: wrote {' and '.join(map(str, written))}", file=sys.stderr)
     failed = [c["key"] for c in run["contenders"] if not c["ok"]]
     if failed:
         print(f"bench: FAILED: {', '.join(failed)} could not be measured", file=sys.stderr)

@@ -33,9 +33,9 @@ class JsonFormatter(logging.Formatter):
         request_id = current_request_id.get()
         if request_id is not None:
             entry["request_id"] = request_id
-        fields = vars(record)
-        for key in fields.keys() - _RECORD_ATTRIBUTES:  # what was passed as `extra`
-            entry[key] = fields[key]
+        for key, value in vars(record).items():
+            if key not in _RECORD_ATTRIBUTES:  # what was passed as `extra`, in its order
+                entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str, ensure_ascii=False)
