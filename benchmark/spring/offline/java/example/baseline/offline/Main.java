@@ -23,7 +23,7 @@ import org.springframework.web.servlet.DispatcherServlet;
  *
  * Tomcat is left at its defaults (HTTP/1.1 NIO connector, maxThreads=200,
  * minSpareThreads=10, acceptCount=100, maxConnections=8192, keep-alive on with
- * maxKeepAliveRequests=100, connectionTimeout=20s, no access log); only the address
+ * maxKeepAliveRequests=100, connectionTimeout=60s (the code default; 20 s is only server.xml's), no access log); only the address
  * and port are set.
  */
 public final class Main {
