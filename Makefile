@@ -5,8 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 # gcc and the Python headers build uWSGI; venv makes the virtualenv.
 BUILD_PACKAGES := gcc python3-dev python3-venv
-# The service tier runs a real Redis, and opens the docs page in a real browser.
-TEST_PACKAGES := redis-server chromium
+# The service tier runs a real Redis, and opens the docs page in a real browser: Debian's
+# chromium, unless a Chromium or Chrome is there already (as on GitHub's Ubuntu runners,
+# where the chromium package is only a snap stub).
+BROWSER := $(shell command -v chromium || command -v chromium-browser || command -v google-chrome)
+TEST_PACKAGES := redis-server $(if $(BROWSER),,chromium)
 
 .PHONY: run test lint unit service test-packages bench clean
 

@@ -13,6 +13,8 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from service_tests.harness import REPO_ROOT, AppServer
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"
+# Debian's chromium (what `make test` installs), or a Chromium or Chrome already there.
+BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 # As root, with no network but loopback: no sandbox, and none of Chromium's own calls home.
 CHROMIUM_FLAGS = [
     "--headless=new",
@@ -28,7 +30,8 @@ CHROMIUM_FLAGS = [
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    executable = shutil.which("chromium")
+    found = (shutil.which(name) for name in BROWSERS)
+    executable = next((path for path in found if path), None)
     assert executable, "chromium is not installed; `make test` installs it"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
