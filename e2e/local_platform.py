@@ -34,6 +34,7 @@ from typing import Any
 import yaml
 
 from e2e.client import Client
+from example_app.config import ENVIRONMENT_VARIABLES
 
 LOOPBACK = "127.0.0.1"
 READY_TIMEOUT = 30.0
@@ -42,23 +43,7 @@ PORT_ATTEMPTS = 3
 
 # What the app reads from its environment: never inherited from the deploying shell, only
 # given by the manifest and the platform, as on Cloud Foundry.
-APP_VARIABLES = (
-    "PORT",
-    "VCAP_APP_PORT",
-    "HOST",
-    "LOG_LEVEL",
-    "VERSION",
-    "GIT_COMMIT",
-    "MAX_BODY_BYTES",
-    "WEB_CONCURRENCY",
-    "VCAP_SERVICES",
-    "VCAP_APPLICATION",
-    "REDIS_URL",
-    "PRICING_URL",
-    "PRICING_CRITICAL",
-    "OUTBOUND_TIMEOUT",
-    "PROMETHEUS_MULTIPROC_DIR",
-)
+APP_VARIABLES = ENVIRONMENT_VARIABLES
 
 
 class DeployError(RuntimeError):

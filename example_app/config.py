@@ -26,6 +26,26 @@ PRICING_SERVICE = "pricing"
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 _DECIMAL_INTEGER = re.compile(r"-?[0-9]+")
 
+# Every variable the service reads, here or in uwsgi.ini (HOST, and what the platform
+# sets). Tests and local deployments start the app with none inherited from the shell.
+ENVIRONMENT_VARIABLES = (
+    "PORT",
+    "VCAP_APP_PORT",
+    "HOST",
+    "LOG_LEVEL",
+    "VERSION",
+    "GIT_COMMIT",
+    "MAX_BODY_BYTES",
+    "WEB_CONCURRENCY",
+    "VCAP_SERVICES",
+    "VCAP_APPLICATION",
+    "REDIS_URL",
+    "PRICING_URL",
+    "PRICING_CRITICAL",
+    "OUTBOUND_TIMEOUT",
+    "PROMETHEUS_MULTIPROC_DIR",
+)
+
 
 class ConfigError(ValueError):
     """An environment variable has a value the service cannot run with."""

@@ -29,28 +29,17 @@ import redis
 import yaml
 from werkzeug import Request, Response
 
+from example_app.config import ENVIRONMENT_VARIABLES
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK = "127.0.0.1"
 APP_NAME = "example-app"
 REDIS_SERVICE_NAME = "example-app-redis"
 PRICING_SERVICE_NAME = "pricing"
 
-# Everything the app reads from its environment. The app under test starts without any
-# value the developer's shell or CI happens to have, and gets only what a test gives it.
-APP_VARIABLES = (
-    "PORT",
-    "VCAP_APP_PORT",
-    "HOST",
-    "LOG_LEVEL",
-    "VERSION",
-    "GIT_COMMIT",
-    "MAX_BODY_BYTES",
-    "WEB_CONCURRENCY",
-    "VCAP_SERVICES",
-    "VCAP_APPLICATION",
-    "REDIS_URL",
-    "PROMETHEUS_MULTIPROC_DIR",
-)
+# The app under test starts without any value the developer's shell or CI happens to
+# have, and gets only what a test gives it.
+APP_VARIABLES = ENVIRONMENT_VARIABLES
 
 _WORKER_SPAWNED = re.compile(r"spawned uWSGI worker (\d+) \(pid: (\d+)")
 

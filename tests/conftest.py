@@ -13,23 +13,11 @@ import falcon.testing
 import pytest
 
 from example_app.app import create_app
-from example_app.config import Config
+from example_app.config import ENVIRONMENT_VARIABLES, Config
 from example_app.health import HealthCheck
 from example_app.logs import configure_logging
 from example_app.storage import ItemStore, MemoryItemStore
 from tests.contract import ContractCheckingClient
-
-# Every variable load_config reads; tests that go through os.environ start without them.
-CONFIG_VARIABLES = (
-    "PORT",
-    "VCAP_APP_PORT",
-    "LOG_LEVEL",
-    "VERSION",
-    "GIT_COMMIT",
-    "MAX_BODY_BYTES",
-    "WEB_CONCURRENCY",
-    "PROMETHEUS_MULTIPROC_DIR",
-)
 
 ClientFactory = Callable[..., falcon.testing.TestClient]
 
@@ -129,7 +117,7 @@ def logs(restore_root_logger: logging.Logger) -> LogCapture:
 @pytest.fixture
 def clean_environ(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     """os.environ without any variable the configuration reads."""
-    for name in CONFIG_VARIABLES:
+    for name in ENVIRONMENT_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 

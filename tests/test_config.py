@@ -10,7 +10,7 @@ import dataclasses
 import pytest
 
 from example_app import __version__
-from example_app.config import Config, ConfigError, load_config
+from example_app.config import ENVIRONMENT_VARIABLES, Config, ConfigError, load_config
 
 # --- defaults ------------------------------------------------------------------------------
 
@@ -214,3 +214,30 @@ def test_config_is_frozen():
 
 def test_unknown_variables_are_ignored():
     assert load_config({"HOME": "/root", "DEBUG": "yes"}) == Config()
+
+
+class RecordingEnvironment(dict):
+    """An environment that remembers every variable asked for, present or not."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.asked: set[str] = set()
+
+    def get(self, key, default=None):
+        self.asked.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key):
+        self.asked.add(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key):
+        self.asked.add(key)
+        return super().__contains__(key)
+
+
+def test_every_variable_the_config_reads_is_listed_in_environment_variables():
+    environ = RecordingEnvironment()
+    load_config(environ)
+    assert environ.asked
+    assert environ.asked <= set(ENVIRONMENT_VARIABLES)
