@@ -1,23 +1,32 @@
 """The servers the benchmark compares, and exactly how each one is started.
 
-Each is started under `taskset` on the server CPU set, from the repository root, with a
-clean environment: no Redis, no service bindings and no WEB_CONCURRENCY from the caller's
-shell, so every run measures the defaults a fresh clone ships with.
+Each is started under `taskset` on the server CPU set with a clean environment: no
+Redis, no service bindings and no WEB_CONCURRENCY from the caller's shell, so every run
+measures the defaults a fresh clone ships with. What a contender needs on disk (a
+generated uwsgi.ini, an older commit's tree) is made once per run in a Workspace and
+removed with it.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import TracebackType
 
 import yaml
+
+from benchmark import uwsgi_variants
 
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 SPRING = REPO / "benchmark" / "spring"
+BARE_MODULE = "benchmark.bare_app:app"
 
 # Settings a developer's shell may carry that would change what is measured.
 _CALLER_SETTINGS = (
@@ -39,10 +48,12 @@ _CALLER_SETTINGS = (
 
 @dataclass
 class Launch:
-    """What to run for one contender: argv and environment, and what to remove after."""
+    """What to run for one contender: argv, environment and directory, and what to remove
+    after it stops."""
 
     argv: list[str]
     env: dict[str, str]
+    cwd: Path = REPO
     temp_dirs: list[Path] = field(default_factory=list)
 
 
@@ -54,9 +65,44 @@ class Contender:
     keep_alive: str
     # The WSGI workers or JVM settings, for the report.
     settings: str
+    # (port, server CPU list) -> how to start it.
+    launch: Callable[[int, str], Launch] = field(compare=False, repr=False)
+    # How its configuration was derived, when it was (the report's commands).
+    derived: str = ""
 
-    def launch(self, port: int, cpus: str) -> Launch:
-        return _LAUNCHERS[self.key](port, cpus)
+
+KEYS = ("falcon-uwsgi", "falcon-bare", "spring", "falcon-granian", "falcon-uwsgi-router")
+
+
+class Workspace:
+    """`with Workspace() as ws:` a temporary directory for the run's generated files."""
+
+    def __init__(self) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix="bench-"))
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def build(keys: list[str], before: str | None, workspace: Workspace) -> list[Contender]:
+    """The contenders to run, in the order given; the older commit's right after the
+    shipped one, so before and after sit side by side in the tables."""
+    contenders = []
+    for key in keys:
+        contenders.append(_BUILDERS[key](workspace))
+        if key == "falcon-uwsgi" and before:
+            contenders.append(shipped_at(before, workspace))
+    if before and "falcon-uwsgi" not in keys:
+        contenders.insert(0, shipped_at(before, workspace))
+    return contenders
 
 
 def _clean_env() -> dict[str, str]:
@@ -67,27 +113,129 @@ def _clean_env() -> dict[str, str]:
     return env
 
 
-def manifest_app() -> dict[str, object]:
+def manifest_app(root: Path = REPO) -> dict[str, object]:
     """applications[0] of manifest.yml: the command and env `cf push` runs the service with."""
-    manifest = yaml.safe_load((REPO / "manifest.yml").read_text())
+    manifest = yaml.safe_load((root / "manifest.yml").read_text())
     app: dict[str, object] = manifest["applications"][0]
     return app
 
 
-def _service_env(port: int) -> dict[str, str]:
+def _service_env(port: int, root: Path = REPO) -> dict[str, str]:
     env = _clean_env()
-    app_env = manifest_app().get("env") or {}
+    app_env = manifest_app(root).get("env") or {}
     assert isinstance(app_env, dict)
     env.update({str(k): str(v) for k, v in app_env.items()})
     env.update({"PORT": str(port), "HOST": "127.0.0.1"})
     return env
 
 
-def _launch_shipped(port: int, cpus: str) -> Launch:
-    # manifest.yml's command, through bash as the platform runs it (bash execs uwsgi, so
-    # the pid we hold is uWSGI's master and its workers are its children).
-    command = str(manifest_app()["command"])
-    return Launch(["taskset", "-c", cpus, "bash", "-c", command], _service_env(port))
+def _manifest_command(root: Path, ini: Path | None = None) -> str:
+    """manifest.yml's command; with `ini`, pointed at that file instead of uwsgi.ini."""
+    command = str(manifest_app(root)["command"])
+    if ini is None:
+        return command
+    if "--ini uwsgi.ini" not in command:
+        raise uwsgi_variants.IniError(
+            f"manifest.yml's command no longer reads uwsgi.ini: {command}"
+        )
+    return command.replace("--ini uwsgi.ini", f"--ini {ini}")
+
+
+def _uwsgi_launcher(root: Path, ini: Path | None = None) -> Callable[[int, str], Launch]:
+    # manifest.yml's command through bash, as the platform runs it (bash execs uwsgi, so
+    # the pid we hold is uWSGI's master and its workers are its children), from `root`.
+    def launch(port: int, cpus: str) -> Launch:
+        argv = ["taskset", "-c", cpus, "bash", "-c", _manifest_command(root, ini)]
+        return Launch(argv, _service_env(port, root), cwd=root)
+
+    return launch
+
+
+def shipped(workspace: Workspace) -> Contender:
+    return Contender(
+        key="falcon-uwsgi",
+        label="Falcon + uWSGI (as shipped)",
+        keep_alive="none: uWSGI's http-socket closes the connection after every response, "
+        "and uwsgi.ini says Connection: close",
+        settings="manifest.yml command `uwsgi --ini uwsgi.ini`, 2 worker processes, middleware on",
+        launch=_uwsgi_launcher(REPO),
+    )
+
+
+def bare(workspace: Workspace) -> Contender:
+    ini_text = uwsgi_variants.bare((REPO / "uwsgi.ini").read_text(), BARE_MODULE)
+    ini = uwsgi_variants.write(ini_text, workspace.path, "uwsgi-bare.ini")
+    return Contender(
+        key="falcon-bare",
+        label="bare Falcon + uWSGI (no middleware)",
+        keep_alive="none, as shipped (the same uwsgi.ini)",
+        settings=f"uwsgi.ini with `module = {BARE_MODULE}` (benchmark/bare_app.py: one "
+        "resource, Falcon's defaults, no middleware), same command, env and directory",
+        launch=_uwsgi_launcher(REPO, ini),
+        derived=f"uwsgi-bare.ini: uwsgi.ini with module = {BARE_MODULE}",
+    )
+
+
+def router(workspace: Workspace) -> Contender:
+    ini = uwsgi_variants.write(
+        uwsgi_variants.router((REPO / "uwsgi.ini").read_text()),
+        workspace.path,
+        "uwsgi-router.ini",
+    )
+    timeout = uwsgi_variants.ROUTER_IDLE_TIMEOUT_S
+    return Contender(
+        key="falcon-uwsgi-router",
+        label="Falcon + uWSGI HTTP router (keep-alive)",
+        keep_alive=f"HTTP/1.1 keep-alive in uWSGI's HTTP router, idle timeout {timeout} s; "
+        "the router opens a uwsgi-protocol connection to a worker per request",
+        settings=f"uwsgi.ini with `http = ...`, `http-keepalive = {timeout}` instead of "
+        "`http-socket`, no Connection: close; 2 workers and 1 router process",
+        launch=_uwsgi_launcher(REPO, ini),
+        derived=f"uwsgi-router.ini: uwsgi.ini with http = ..., http-keepalive = {timeout} "
+        "for http-socket = ..., without add-header = Connection: close",
+    )
+
+
+def shipped_at(ref: str, workspace: Workspace) -> Contender:
+    """The shipped service at an older commit: its tree (git archive), its manifest.yml's
+    command and env, the same venv. Before and after a change, measured side by side."""
+    commit = _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"])
+    if not commit:
+        raise ValueError(f"--before {ref}: not a commit in this repository")
+    root = workspace.path / f"tree-{commit[:12]}"
+    root.mkdir()
+    archive = subprocess.Popen(["git", "-C", str(REPO), "archive", commit], stdout=subprocess.PIPE)
+    subprocess.run(["tar", "-x", "-C", str(root)], stdin=archive.stdout, check=True)
+    assert archive.stdout is not None
+    archive.stdout.close()
+    if archive.wait() != 0:
+        raise ValueError(f"--before {ref}: git archive failed")
+    return Contender(
+        key=f"falcon-uwsgi@{ref}",
+        label=f"Falcon + uWSGI at {ref} ({commit[:7]})",
+        keep_alive="that commit's uwsgi.ini",
+        settings=f"`git archive {commit[:12]}` in a temporary directory, its manifest.yml "
+        "command and env, run from there with this venv",
+        launch=_uwsgi_launcher(root),
+        derived=f"the tree of commit {commit} (git archive), run from its own directory",
+    )
+
+
+def _git(args: list[str]) -> str:
+    completed = subprocess.run(
+        ["git", "-C", str(REPO), *args], capture_output=True, text=True, check=False
+    )
+    return completed.stdout.strip() if completed.returncode == 0 else ""
+
+
+def granian(workspace: Workspace) -> Contender:
+    return Contender(
+        key="falcon-granian",
+        label="Falcon + Granian",
+        keep_alive="HTTP/1.1 keep-alive (Granian's default)",
+        settings="granian --interface wsgi --workers 2 --blocking-threads 1, same app and env",
+        launch=_launch_granian,
+    )
 
 
 def _launch_granian(port: int, cpus: str) -> Launch:
@@ -107,36 +255,28 @@ def _launch_granian(port: int, cpus: str) -> Launch:
     return Launch(argv, env, temp_dirs=[metrics_dir])
 
 
+def spring(workspace: Workspace) -> Contender:
+    return Contender(
+        key="spring",
+        label="Spring MVC + Tomcat (offline build)",
+        keep_alive="HTTP/1.1 keep-alive, Tomcat closes after 100 requests per connection "
+        "or 60 s idle",
+        settings="Spring 4.3.30 MVC, Tomcat 9.0.70 NIO (maxThreads 200), Jackson 2.14, "
+        "JVM defaults (no JAVA_OPTS)",
+        launch=_launch_spring,
+    )
+
+
 def _launch_spring(port: int, cpus: str) -> Launch:
     env = _clean_env()
     env["PORT"] = str(port)
     return Launch(["taskset", "-c", cpus, str(SPRING / "run.sh")], env)
 
 
-_LAUNCHERS = {
-    "falcon-uwsgi": _launch_shipped,
-    "spring": _launch_spring,
-    "falcon-granian": _launch_granian,
+_BUILDERS: dict[str, Callable[[Workspace], Contender]] = {
+    "falcon-uwsgi": shipped,
+    "falcon-bare": bare,
+    "spring": spring,
+    "falcon-granian": granian,
+    "falcon-uwsgi-router": router,
 }
-
-SHIPPED = Contender(
-    key="falcon-uwsgi",
-    label="Falcon + uWSGI (as shipped)",
-    keep_alive="none: uWSGI's http-socket closes the connection after every response",
-    settings="manifest.yml command `uwsgi --ini uwsgi.ini`, 2 worker processes, middleware on",
-)
-SPRING_BASELINE = Contender(
-    key="spring",
-    label="Spring MVC + Tomcat (offline build)",
-    keep_alive="HTTP/1.1 keep-alive, Tomcat closes after 100 requests per connection",
-    settings="Spring 4.3.30 MVC, Tomcat 9.0.70 NIO (maxThreads 200), Jackson 2.14, "
-    "JVM defaults (no JAVA_OPTS)",
-)
-GRANIAN = Contender(
-    key="falcon-granian",
-    label="Falcon + Granian",
-    keep_alive="HTTP/1.1 keep-alive (Granian's default)",
-    settings="granian --interface wsgi --workers 2 --blocking-threads 1, same app and env",
-)
-ALL = (SHIPPED, SPRING_BASELINE, GRANIAN)
-BY_KEY = {c.key: c for c in ALL}

@@ -1,13 +1,16 @@
-"""The benchmark: the shipped service, the Spring baseline and Falcon on Granian, side by side.
+"""The benchmark: the shipped service against the limit of its stack and the Spring baseline.
 
-    make bench              # the full run (about 9 minutes)
-    make bench QUICK=1      # short phases, every contender still really runs (CI)
+    make bench              # the full run (about 13 minutes)
+    make bench QUICK=1      # a functional check (CI): every contender, every phase, briefly
+    python -m benchmark.run --before 79c53f7   # the shipped service before and after
     python -m benchmark.run --help
 
-For each contender in turn: start it on the server CPU set (timing start to first 200),
-check its answers, then on the client CPU set: warm-up with wrk on both endpoints,
-measure each with wrk (throughput), then each at a fixed rate (latency without
-coordinated omission), while its whole process tree's memory is sampled; then stop it.
+First each contender is started alone on the server CPU set a few times (start to first
+200), and its answers checked. Then every contender is started at once and, from the
+client CPU set, with a gorouter-like pool of idle connections held to each: warmed up
+until its req/s is steady, measured in interleaved rounds (the order rotated each round;
+median and spread reported), and loaded at a fixed rate (latency without coordinated
+omission), while each one's process tree is sampled for memory and CPU time.
 Prints Markdown tables on stdout and writes benchmark/results/latest.{json,png}.
 Exits non-zero when any contender could not be measured.
 """
@@ -19,71 +22,65 @@ import os
 import shlex
 import shutil
 import signal
-import statistics
 import sys
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from benchmark import machine, report
-from benchmark.contenders import ALL, BY_KEY, REPO, SPRING, Contender
+from benchmark.contenders import KEYS, REPO, SPRING, Contender, Workspace, build
 from benchmark.load import (
     Endpoint,
     Shape,
     busy_pct,
     constant_rate_argv,
     cpu_ticks,
-    run_constant_rate,
-    run_wrk,
     wrk_argv,
 )
-from benchmark.server import BenchmarkError, Server, check_answers, probe_keep_alive
+from benchmark.phases import Context, Entry, shared_phase, time_startups
+from benchmark.plan import FULL, QUICK, Settings, cpu_set, plan
+from benchmark.uwsgi_variants import IniError
 
 BODY_FILE = REPO / "benchmark" / "body.json"
 ENDPOINTS = (Endpoint("GET /", None), Endpoint("POST /", BODY_FILE))
 RESULTS_DIR = REPO / "benchmark" / "results"
-MIB = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Settings:
-    mode: str
-    warmup_s: float  # per endpoint, not measured: lets the JVM's JIT compile the hot path
-    measure_s: float  # per endpoint, wrk
-    fixed_rate_s: float  # per endpoint, constant rate
-    rate: float  # requests per second for the fixed-rate phase, the same for everyone
-    connections: int
-    server_cpus: str
-    client_cpus: str
-    starts: int  # start-up is timed this many times; the median is reported
-
-
-FULL = {"warmup_s": 15.0, "measure_s": 30.0, "fixed_rate_s": 30.0, "starts": 3}
-QUICK = {"warmup_s": 2.0, "measure_s": 3.0, "fixed_rate_s": 3.0, "starts": 1}
 QUIET_PCT = 10.0  # CPU use by others below which the machine counts as quiet
+STEADY_PCT = 5.0  # two warm-up windows this close (in req/s) count as steady
 
 
-def parse_args(argv: list[str] | None) -> tuple[Settings, list[Contender], argparse.Namespace]:
+def parse_args(argv: list[str] | None) -> tuple[Settings, argparse.Namespace]:
     parser = argparse.ArgumentParser(
         prog="python -m benchmark.run",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--quick", action="store_true", help="short phases (CI)")
+    parser.add_argument("--quick", action="store_true", help="a functional check (CI)")
     parser.add_argument(
         "--contenders",
-        default=",".join(c.key for c in ALL),
-        help="comma-separated, from: " + ", ".join(c.key for c in ALL),
+        default=",".join(KEYS),
+        help="comma-separated, from: " + ", ".join(KEYS),
+    )
+    parser.add_argument(
+        "--before",
+        metavar="REF",
+        help="also run the shipped service at this git commit (falcon-uwsgi@REF)",
+    )
+    parser.add_argument(
+        "--idle-connections",
+        type=int,
+        default=100,
+        help="idle keep-alive connections held to each contender, as gorouter does (0: none)",
     )
     parser.add_argument("--rate", type=float, default=1000.0, help="fixed-rate req/s")
     parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--warmup", type=float, help="seconds per endpoint")
-    parser.add_argument("--duration", type=float, help="seconds of wrk per endpoint")
+    parser.add_argument("--rounds", type=int, help="measuring rounds")
+    parser.add_argument("--duration", type=float, help="seconds of wrk per round and endpoint")
+    parser.add_argument("--warmup-window", type=float, help="seconds per warm-up window")
+    parser.add_argument("--warmup-cap", type=float, help="most warm-up seconds per endpoint")
     parser.add_argument("--fixed-rate-duration", type=float, help="seconds per endpoint")
     parser.add_argument("--starts", type=int, help="start-up timings per contender")
     parser.add_argument(
@@ -102,8 +99,10 @@ def parse_args(argv: list[str] | None) -> tuple[Settings, list[Contender], argpa
     args = parser.parse_args(argv)
     phases: dict[str, Any] = dict(QUICK if args.quick else FULL)
     for name, value in (
-        ("warmup_s", args.warmup),
-        ("measure_s", args.duration),
+        ("rounds", args.rounds),
+        ("round_s", args.duration),
+        ("warmup_window_s", args.warmup_window),
+        ("warmup_cap_s", args.warmup_cap),
         ("fixed_rate_s", args.fixed_rate_duration),
         ("starts", args.starts),
     ):
@@ -111,37 +110,33 @@ def parse_args(argv: list[str] | None) -> tuple[Settings, list[Contender], argpa
             phases[name] = value
     settings = Settings(
         mode="quick" if args.quick else "full",
+        steady_pct=STEADY_PCT,
         rate=args.rate,
         connections=args.connections,
+        idle_connections=args.idle_connections,
         server_cpus=args.server_cpus,
         client_cpus=args.client_cpus,
         **phases,
     )
-    try:
-        contenders = [BY_KEY[key.strip()] for key in args.contenders.split(",")]
-    except KeyError as error:
-        parser.error(f"unknown contender {error}")
-    return settings, contenders, args
-
-
-def cpu_set(spec: str) -> set[int]:
-    """A taskset CPU list ("0", "0,2", "2-3") as a set."""
-    cpus: set[int] = set()
-    for part in spec.split(","):
-        first, _, last = part.partition("-")
-        cpus.update(range(int(first), int(last or first) + 1))
-    return cpus
+    args.keys = [key.strip() for key in args.contenders.split(",") if key.strip()]
+    unknown = [key for key in args.keys if key not in KEYS]
+    if unknown:
+        parser.error(f"unknown contender {', '.join(unknown)}")
+    if settings.rounds < 1 or settings.starts < 1:
+        parser.error("--rounds and --starts must be at least 1")
+    return settings, args
 
 
 def check_prerequisites(settings: Settings, contenders: list[Contender]) -> list[str]:
     """What is missing, in words; `make bench` installs all of it."""
     problems = []
-    for tool in ("wrk", "taskset", "java"):
+    keys = {c.key for c in contenders}
+    for tool in ["wrk", "taskset", "git"] + (["java"] if "spring" in keys else []):
         if shutil.which(tool) is None:
             problems.append(f"{tool} is not installed")
-    if any(c.key == "spring" for c in contenders) and not (SPRING / "build/classpath.txt").exists():
+    if "spring" in keys and not (SPRING / "build/classpath.txt").exists():
         problems.append("the Spring baseline is not built (benchmark/spring/build.sh)")
-    if not (Path(sys.executable).parent / "granian").exists():
+    if "falcon-granian" in keys and not (Path(sys.executable).parent / "granian").exists():
         problems.append("granian is not installed in this venv (benchmark/requirements.txt)")
     server, client = cpu_set(settings.server_cpus), cpu_set(settings.client_cpus)
     available = os.sched_getaffinity(0)
@@ -210,127 +205,6 @@ def wait_for_quiet(settings: Settings, wait_s: float) -> float:
         print(f"bench: waiting for a quiet machine (a CPU is {busiest:.0f}% busy)", file=sys.stderr)
 
 
-def planned_seconds(settings: Settings, contenders: int) -> float:
-    per_endpoint = settings.warmup_s + settings.measure_s + settings.fixed_rate_s
-    start_and_stop = 5.0 * settings.starts  # start-up, checks and a graceful stop, roughly
-    return contenders * (len(ENDPOINTS) * per_endpoint + start_and_stop)
-
-
-def bench_contender(
-    contender: Contender, settings: Settings, progress: Progress, tag: str, log_dir: Path
-) -> dict[str, Any]:
-    result: dict[str, Any] = {
-        "key": contender.key,
-        "label": contender.label,
-        "keep_alive": contender.keep_alive,
-        "settings": contender.settings,
-        "ok": False,
-    }
-    log_path = log_dir / f"{contender.key}.log"
-    ready: list[float] = []
-    try:
-        # Start-up varies from one start to the next (disk cache, the machine's other
-        # work): time a few starts and report the median. The last server is measured.
-        for number in range(1, settings.starts + 1):
-            progress.phase(f"{tag} start {number}/{settings.starts}")
-            with Server(contender, settings.server_cpus, log_path) as server:
-                ready.append(server.wait_ready())
-                if number == settings.starts:
-                    result["command"] = _shown_command(server)
-                    result["ready_ms"] = statistics.median(ready)
-                    result["ready_ms_each"] = ready
-                    result.update(measure_server(server, settings, progress, tag))
-                    result["ok"] = True
-    except (BenchmarkError, RuntimeError, OSError) as error:
-        result["error"] = str(error)
-        print(f"bench: {contender.key}: {error}", file=sys.stderr, flush=True)
-    return result
-
-
-def measure_server(
-    server: Server, settings: Settings, progress: Progress, tag: str
-) -> dict[str, Any]:
-    """Check a started server's answers, then load it: warm-up, wrk, fixed rate."""
-    shape = Shape(settings.client_cpus, settings.connections)
-    check_answers(server.port, BODY_FILE.read_bytes(), server.contender.key)
-    keep_alive = probe_keep_alive(server.port)
-    endpoints: dict[str, dict[str, Any]] = {e.name: {} for e in ENDPOINTS}
-    for e in ENDPOINTS:
-        progress.phase(f"{tag} warm-up {e.name}", settings.warmup_s)
-        run_wrk(server.url, e, shape, settings.warmup_s)
-    for e in ENDPOINTS:
-        progress.phase(f"{tag} wrk {e.name}", settings.measure_s)
-        endpoints[e.name]["throughput"] = measure_wrk(server, e, shape, settings)
-    for e in ENDPOINTS:
-        progress.phase(f"{tag} {settings.rate:g} req/s {e.name}", settings.fixed_rate_s)
-        endpoints[e.name]["fixed_rate"] = measure_fixed_rate(server, e, shape, settings)
-    progress.phase(f"{tag} stopping")
-    assert server.sampler is not None
-    return {
-        "keep_alive_observed": keep_alive,
-        "peak_rss_mib": server.sampler.peak_rss / MIB,
-        "peak_pss_mib": server.sampler.peak_pss / MIB,
-        "processes": server.sampler.max_processes,
-        "endpoints": endpoints,
-    }
-
-
-def measure_wrk(
-    server: Server, endpoint: Endpoint, shape: Shape, settings: Settings
-) -> dict[str, Any]:
-    return with_cpu(
-        server, settings, lambda: run_wrk(server.url, endpoint, shape, settings.measure_s)
-    )
-
-
-def measure_fixed_rate(
-    server: Server, endpoint: Endpoint, shape: Shape, settings: Settings
-) -> dict[str, Any]:
-    return with_cpu(
-        server,
-        settings,
-        lambda: run_constant_rate(
-            server.url, endpoint, shape, settings.fixed_rate_s, settings.rate
-        ),
-    )
-
-
-def with_cpu(
-    server: Server, settings: Settings, measure: Callable[[], dict[str, Any]]
-) -> dict[str, Any]:
-    """A phase's figures, plus how busy each CPU set was: which side was the bottleneck,
-    and how much of the server's CPU other programs on the machine took."""
-    assert server.sampler is not None
-    ticks, tree_cpu, started = cpu_ticks(), server.sampler.cpu_seconds(), time.monotonic()
-    metrics = measure()
-    elapsed = time.monotonic() - started
-    server_cpus, client_cpus = cpu_set(settings.server_cpus), cpu_set(settings.client_cpus)
-    tree_cpu = server.sampler.cpu_seconds() - tree_cpu
-    after = cpu_ticks()
-    metrics["cpu"] = {
-        "server_cpus_busy_pct": busy_pct(ticks, after, server_cpus),
-        "server_tree_pct": 100 * tree_cpu / (elapsed * len(server_cpus)),
-        # CPU time per answered request: unlike req/s, other programs taking the
-        # server's CPU do not change it, so it compares runs on a busy machine.
-        "server_cpu_us_per_request": 1e6 * tree_cpu / max(1, _answered(metrics)),
-        "client_cpus_busy_pct": busy_pct(ticks, after, client_cpus),
-        "load_generator_pct": 100 * metrics.pop("client_cpu_s") / (elapsed * len(client_cpus)),
-    }
-    return metrics
-
-
-def _answered(metrics: dict[str, Any]) -> int:
-    answered: int = metrics["requests"] if "requests" in metrics else metrics["raw"]["completed"]
-    return answered
-
-
-def _shown_command(server: Server) -> str:
-    """The contender's command line with the environment it was given beyond the caller's."""
-    extra = {k: v for k, v in server.launch.env.items() if os.environ.get(k) != v and k != "PATH"}
-    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(extra.items()))
-    return f"{env} {shlex.join(server.launch.argv)}".strip()
-
-
 def commands(settings: Settings, run: dict[str, Any], argv: list[str]) -> list[str]:
     url = "http://127.0.0.1:PORT/"
     shape = Shape(settings.client_cpus, settings.connections)
@@ -340,11 +214,13 @@ def commands(settings: Settings, run: dict[str, Any], argv: list[str]) -> list[s
     ]
     for c in run["contenders"]:
         if "command" in c:
-            lines += [f"# {c['label']}", c["command"]]
+            lines.append(f"# {c['label']}" + (f"; {c['derived']}" if c["derived"] else ""))
+            lines.append(c["command"])
     get, post = ENDPOINTS
     lines += [
-        "# load, per endpoint (POST: BENCH_BODY_FILE=benchmark/body.json), warm-up then measured",
-        shlex.join(wrk_argv(url, shape, settings.measure_s)),
+        "# load, per endpoint (POST: BENCH_BODY_FILE=benchmark/body.json): warm-up windows "
+        f"of {settings.warmup_window_s:g} s, then rounds of:",
+        shlex.join(wrk_argv(url, shape, settings.round_s)),
         shlex.join(constant_rate_argv(url, get, shape, settings.fixed_rate_s, settings.rate)),
         shlex.join(constant_rate_argv(url, post, shape, settings.fixed_rate_s, settings.rate)),
     ]
@@ -359,14 +235,27 @@ def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    settings, contenders, args = parse_args(argv)
-    problems = check_prerequisites(settings, contenders)
-    if problems:
-        print("bench: cannot run: " + "; ".join(problems) + " (`make bench` installs and "
-              "builds everything)", file=sys.stderr)  # fmt: skip
-        return 2
+    settings, args = parse_args(argv)
+    with Workspace() as workspace:
+        try:
+            contenders = build(args.keys, args.before, workspace)
+        except (IniError, ValueError, OSError) as error:
+            print(f"bench: cannot run: {error}", file=sys.stderr)
+            return 2
+        problems = check_prerequisites(settings, contenders)
+        if problems:
+            print("bench: cannot run: " + "; ".join(problems) + " (`make bench` installs "
+                  "and builds everything)", file=sys.stderr)  # fmt: skip
+            return 2
+        return run_benchmark(settings, contenders, args, argv)
+
+
+def run_benchmark(
+    settings: Settings, contenders: list[Contender], args: argparse.Namespace, argv: list[str]
+) -> int:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    # This process (its memory sampler, the progress line) stays off the server's CPUs.
+    # This process (its samplers, the idle pool, the progress line) stays off the server's
+    # CPUs.
     os.sched_setaffinity(0, cpu_set(settings.client_cpus))
     busy = wait_for_quiet(settings, args.wait_quiet)
     # Described once the wait is over: the commit and load are those the run measures.
@@ -381,20 +270,34 @@ def main(argv: list[str] | None = None) -> int:
     if busy >= QUIET_PCT:
         print(f"bench: warning: other programs keep a CPU {busy:.0f}% busy; expect noisy "
               "numbers (see the CPU table)", file=sys.stderr)  # fmt: skip
-    progress = Progress(planned_seconds(settings, len(contenders)))
+    typical, longest = plan(settings, len(contenders))
+    print(f"bench: {settings.mode} run of {len(contenders)} contenders: about "
+          f"{_minutes(typical)}, at most {_minutes(longest)} if every warm-up runs to its "
+          "cap", file=sys.stderr, flush=True)  # fmt: skip
+    progress = Progress(typical)
+    entries = [Entry(c) for c in contenders]
+    ctx = Context(settings, ENDPOINTS, BODY_FILE.read_bytes(), progress, args.output_dir / "logs")
+    started = time.monotonic()
     try:
-        for number, contender in enumerate(contenders, 1):
-            tag = f"[{number}/{len(contenders)} {contender.key}]"
-            result = bench_contender(contender, settings, progress, tag, args.output_dir / "logs")
-            run["contenders"].append(result)
+        time_startups(entries, ctx)
+        shared_phase(entries, ctx)
     except KeyboardInterrupt:
         progress.close()
         print("bench: interrupted; every server started has been stopped", file=sys.stderr)
         return 130
     progress.close()
+    run["duration_s"] = round(time.monotonic() - started)
+    run["contenders"] = [e.result for e in entries]
+    for result in run["contenders"]:
+        if not result["ok"]:
+            print(f"bench: {result['key']}: {result['error']}", file=sys.stderr, flush=True)
     run["targets"] = report.evaluate_targets(run)
     run["commands"] = commands(settings, run, argv)
     return write_outputs(run, args)
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
 
 def write_outputs(run: dict[str, Any], args: argparse.Namespace) -> int:

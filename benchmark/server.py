@@ -22,11 +22,12 @@ from types import TracebackType
 import psutil
 
 from benchmark.constant_rate import parse_response
-from benchmark.contenders import REPO, Contender
+from benchmark.contenders import Contender
 
 READY_TIMEOUT = 90.0  # seconds; a JVM on one busy core can be slow to start
 STOP_TIMEOUT = 15.0  # uWSGI drains for at most 8 s (worker-reload-mercy)
-SAMPLE_INTERVAL = 0.1  # seconds between memory samples
+SAMPLE_INTERVAL = 0.1  # seconds between memory samples of the server under load
+IDLE_SAMPLE_INTERVAL = 1.0  # of a server waiting for its turn (a sample costs ~1 ms a process)
 
 
 class BenchmarkError(Exception):
@@ -57,11 +58,17 @@ class TreeSampler(threading.Thread):
         self.peak_rss = 0
         self.peak_pss = 0
         self.max_processes = 0
+        self.interval = SAMPLE_INTERVAL
 
     def run(self) -> None:
         while not self._stop_event.is_set():
             self.sample()
-            self._stop_event.wait(SAMPLE_INTERVAL)
+            self._stop_event.wait(self.interval)
+
+    def focus(self, on: bool) -> None:
+        """Sample often while this server is under load, rarely while it waits: with
+        every contender up at once, sampling them all often would load the client CPU."""
+        self.interval = SAMPLE_INTERVAL if on else IDLE_SAMPLE_INTERVAL
 
     def sample(self) -> None:
         try:
@@ -120,7 +127,7 @@ class Server:
             # would read it, not /dev/null, so writing it costs what it costs.
             self.process = subprocess.Popen(
                 self.launch.argv,
-                cwd=REPO,
+                cwd=self.launch.cwd,
                 env=self.launch.env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -158,6 +165,15 @@ class Server:
                 return (time.perf_counter() - self.started_at) * 1000
             time.sleep(0.005)
         raise BenchmarkError(f"{self.contender.key} gave no 200 in {READY_TIMEOUT:.0f} s")
+
+    def check_running(self) -> None:
+        """Raise if the server has exited (between phases, before it gets load again)."""
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise BenchmarkError(
+                f"{self.contender.key} exited with {self.process.returncode}; last lines of "
+                f"{self.log_path}:\n{self.log_tail()}"
+            )
 
     def log_tail(self, lines: int = 15) -> str:
         try:

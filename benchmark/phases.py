@@ -1,0 +1,281 @@
+"""The run's phases: start-up timing (each contender alone), then the shared phase.
+
+In the shared phase every contender is up at once, as in production a router sees
+several backends: a gorouter-like pool holds idle connections to all of them, then on
+the client CPU set each is warmed up to a steady state, measured in interleaved rounds
+(benchmark/rounds.py), and loaded at a fixed rate, while each one's process tree is
+sampled for memory and CPU time. A contender that fails (does not start, answers
+wrongly, exits) gets no numbers; the others go on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from benchmark import rounds
+from benchmark.contenders import REPO, Contender
+from benchmark.idle_pool import IdlePool
+from benchmark.load import Endpoint, Shape, busy_pct, cpu_ticks, run_constant_rate, run_wrk
+from benchmark.plan import Settings, cpu_set
+from benchmark.server import BenchmarkError, Server, check_answers, probe_keep_alive
+
+MIB = 1024 * 1024
+
+
+class Progress(Protocol):
+    def phase(self, text: str, seconds: float = 0.0) -> None: ...
+
+
+@dataclass
+class Entry:
+    """One contender in this run: its result so far, and its server in the shared phase."""
+
+    contender: Contender
+    result: dict[str, Any] = field(default_factory=dict)
+    server: Server | None = None
+
+    def __post_init__(self) -> None:
+        c = self.contender
+        self.result = {"key": c.key, "label": c.label, "keep_alive": c.keep_alive}
+        self.result |= {"settings": c.settings, "derived": c.derived, "ok": True}
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.result["ok"])
+
+    def fail(self, error: Exception) -> None:
+        self.result["ok"] = False
+        self.result["error"] = str(error)
+        if self.server is not None:
+            self.server.stop()
+
+
+FAILURES = (BenchmarkError, RuntimeError, OSError)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every phase needs: the settings, the requests, where to report and log."""
+
+    settings: Settings
+    endpoints: tuple[Endpoint, ...]
+    body: bytes  # POST /'s, for the answer checks
+    progress: Progress
+    log_dir: Path
+
+    @property
+    def shape(self) -> Shape:
+        return Shape(self.settings.client_cpus, self.settings.connections)
+
+    def log(self, entry: Entry) -> Path:
+        return self.log_dir / f"{entry.contender.key}.log"
+
+
+def time_startups(entries: list[Entry], ctx: Context) -> None:
+    """Start to first 200, each contender alone on the server CPUs (nothing else of ours
+    is running): the median of `starts` starts. The first start's answers are checked
+    too, so a broken contender is known before the long part."""
+    starts = ctx.settings.starts
+    for entry in entries:
+        key = entry.contender.key
+        ready = []
+        try:
+            for number in range(1, starts + 1):
+                ctx.progress.phase(f"[start-up] {key} start {number}/{starts}")
+                with Server(entry.contender, ctx.settings.server_cpus, ctx.log(entry)) as s:
+                    ready.append(s.wait_ready())
+                    if number == 1:
+                        check_answers(s.port, ctx.body, key)
+        except FAILURES as error:
+            entry.fail(error)
+            continue
+        entry.result["ready_ms"] = statistics.median(ready)
+        entry.result["ready_ms_each"] = ready
+
+
+def shared_phase(entries: list[Entry], ctx: Context) -> None:
+    settings = ctx.settings
+    with contextlib.ExitStack() as stack:
+        # Every contender at once; each server stops when the stack unwinds.
+        ctx.progress.phase("[shared] starting every contender at once")
+        for entry in _ok(entries):
+            server = Server(entry.contender, settings.server_cpus, ctx.log(entry))
+            entry.server = stack.enter_context(server)
+        for entry in entries:
+            _attempt(entry, _check, ctx)
+        pool = stack.enter_context(IdlePool(settings.idle_connections))
+        if settings.idle_connections:
+            ctx.progress.phase(
+                f"[shared] opening {settings.idle_connections} idle connections each"
+            )
+            for entry in entries:
+                _attempt(entry, _add_to_pool, pool)
+            pool.start()
+        _warm_up(entries, ctx)
+        _measure_rounds(entries, ctx, pool)
+        _fixed_rate(entries, ctx)
+        for entry in _ok(entries):
+            _finish(entry, pool if settings.idle_connections else None)
+
+
+def _ok(entries: list[Entry]) -> list[Entry]:
+    return [e for e in entries if e.ok]
+
+
+def _server(entry: Entry) -> Server:
+    assert entry.server is not None
+    return entry.server
+
+
+def _attempt(entry: Entry, step: Callable[..., None], *args: Any) -> None:
+    """`step(entry, *args)`, unless the contender has failed already; a failure stops it."""
+    if not entry.ok:
+        return
+    try:
+        _server(entry).check_running()
+        step(entry, *args)
+    except FAILURES as error:
+        entry.fail(error)
+
+
+def _check(entry: Entry, ctx: Context) -> None:
+    server = _server(entry)
+    # Started together, so this is not the start-up figure (that is timed alone).
+    entry.result["ready_ms_shared"] = server.wait_ready()
+    check_answers(server.port, ctx.body, entry.contender.key)
+    entry.result["keep_alive_observed"] = probe_keep_alive(server.port)
+    entry.result["command"] = shown_command(server)
+    entry.result["endpoints"] = {}
+
+
+def _add_to_pool(entry: Entry, pool: IdlePool) -> None:
+    pool.add(entry.contender.key, _server(entry).port)
+
+
+def _focus(entries: list[Entry], on: Entry) -> None:
+    """Sample the memory of the contender under load often, the others rarely."""
+    for entry in _ok(entries):
+        sampler = _server(entry).sampler
+        if sampler is not None:
+            sampler.focus(entry is on)
+
+
+def _warm_up(entries: list[Entry], ctx: Context) -> None:
+    for entry in _ok(entries):
+        _focus(entries, entry)
+        for e in ctx.endpoints:
+            _attempt(entry, _warm_up_one, e, ctx)
+
+
+def _warm_up_one(entry: Entry, e: Endpoint, ctx: Context) -> None:
+    key, url, s = entry.contender.key, _server(entry).url, ctx.settings
+
+    def window() -> dict[str, Any]:
+        ctx.progress.phase(f"[warm-up] {key} {e.name}", s.warmup_window_s)
+        return run_wrk(url, e, ctx.shape, s.warmup_window_s)
+
+    warm = rounds.warm_up(window, s.warmup_window_s, s.warmup_cap_s, s.steady_pct)
+    entry.result["endpoints"].setdefault(e.name, {})["warmup"] = warm
+
+
+def _measure_rounds(entries: list[Entry], ctx: Context, pool: IdlePool) -> None:
+    s = ctx.settings
+    for number in range(1, s.rounds + 1):
+        for e in ctx.endpoints:
+            for entry in rounds.rotated(_ok(entries), number - 1):
+                ctx.progress.phase(
+                    f"[round {number}/{s.rounds}] {entry.contender.key} {e.name}", s.round_s
+                )
+                _focus(entries, entry)
+                _attempt(entry, _measure_window, e, number, ctx, pool)
+
+
+def _measure_window(entry: Entry, e: Endpoint, number: int, ctx: Context, pool: IdlePool) -> None:
+    server, seconds = _server(entry), ctx.settings.round_s
+    held = pool.held(entry.contender.key)
+    figures = with_cpu(server, ctx.settings, lambda: run_wrk(server.url, e, ctx.shape, seconds))
+    figures["idle_connections_held"] = held
+    figures["round"] = number
+    entry.result["endpoints"][e.name].setdefault("rounds", []).append(figures)
+
+
+def _fixed_rate(entries: list[Entry], ctx: Context) -> None:
+    s = ctx.settings
+    for entry in _ok(entries):
+        _focus(entries, entry)
+        for e in ctx.endpoints:
+            ctx.progress.phase(
+                f"[fixed rate {s.rate:g} req/s] {entry.contender.key} {e.name}", s.fixed_rate_s
+            )
+            _attempt(entry, _fixed_rate_one, e, ctx)
+
+
+def _fixed_rate_one(entry: Entry, e: Endpoint, ctx: Context) -> None:
+    server, s = _server(entry), ctx.settings
+    figures = with_cpu(
+        server,
+        s,
+        lambda: run_constant_rate(server.url, e, ctx.shape, s.fixed_rate_s, s.rate),
+    )
+    entry.result["endpoints"][e.name]["fixed_rate"] = figures
+
+
+def _finish(entry: Entry, pool: IdlePool | None) -> None:
+    """The contender's summary figures, while its server still runs."""
+    server = _server(entry)
+    for figures in entry.result["endpoints"].values():
+        figures["summary"] = rounds.summarize(figures["rounds"])
+    sampler = server.sampler
+    assert sampler is not None
+    entry.result["peak_rss_mib"] = sampler.peak_rss / MIB
+    entry.result["peak_pss_mib"] = sampler.peak_pss / MIB
+    entry.result["processes"] = sampler.max_processes
+    entry.result["idle_pool"] = pool.stats(entry.contender.key) if pool else None
+
+
+def shown_command(server: Server) -> str:
+    """The contender's command line with the environment it was given beyond the caller's,
+    and its directory when that is not the repository's root."""
+    launch = server.launch
+    extra = {k: v for k, v in launch.env.items() if os.environ.get(k) != v and k != "PATH"}
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(extra.items()))
+    command = f"{env} {shlex.join(launch.argv)}".strip()
+    return command if launch.cwd == REPO else f"(cd {launch.cwd} && {command})"
+
+
+def with_cpu(
+    server: Server, settings: Settings, measure: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
+    """A phase's figures, plus how busy each CPU set was: which side was the bottleneck,
+    and how much of the server's CPU other programs on the machine took (the other
+    contenders, waiting, are among them)."""
+    assert server.sampler is not None
+    ticks, tree_cpu, started = cpu_ticks(), server.sampler.cpu_seconds(), time.monotonic()
+    metrics = measure()
+    elapsed = time.monotonic() - started
+    server_cpus, client_cpus = cpu_set(settings.server_cpus), cpu_set(settings.client_cpus)
+    tree_cpu = server.sampler.cpu_seconds() - tree_cpu
+    after = cpu_ticks()
+    metrics["cpu"] = {
+        "server_cpus_busy_pct": busy_pct(ticks, after, server_cpus),
+        "server_tree_pct": 100 * tree_cpu / (elapsed * len(server_cpus)),
+        # CPU time per answered request: unlike req/s, other programs taking the
+        # server's CPU do not change it, so it compares runs on a busy machine.
+        "server_cpu_us_per_request": 1e6 * tree_cpu / max(1, _answered(metrics)),
+        "client_cpus_busy_pct": busy_pct(ticks, after, client_cpus),
+        "load_generator_pct": 100 * metrics.pop("client_cpu_s") / (elapsed * len(client_cpus)),
+    }
+    return metrics
+
+
+def _answered(metrics: dict[str, Any]) -> int:
+    answered: int = metrics["requests"] if "requests" in metrics else metrics["raw"]["completed"]
+    return answered
