@@ -31,9 +31,10 @@ unit service lint e2e: $(VENV)/.installed test-packages
 test-packages:
 	scripts/install-system-packages $(TEST_PACKAGES)
 
-# The benchmark against the Spring baseline (benchmark/README.md): Markdown tables on
-# stdout, benchmark/results/latest.json and .png. QUICK=1: short phases (CI); every
-# contender still runs. BENCH_ARGS: more options, e.g. BENCH_ARGS=--record.
+# The benchmark (benchmark/README.md): the service against bare Falcon and the Spring
+# baseline, every contender up at once; Markdown tables on stdout,
+# benchmark/results/latest.json and .png. QUICK=1: a functional check (CI), every contender
+# and phase, briefly. BENCH_ARGS: more options, e.g. BENCH_ARGS="--before 79c53f7".
 bench: $(VENV)/.bench-installed
 	scripts/install-system-packages wrk util-linux
 	benchmark/spring/build.sh

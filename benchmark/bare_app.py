@@ -5,8 +5,9 @@ defaults only. Run under a copy of uwsgi.ini that differs only in its `module` l
 (benchmark/contenders.py), it is the limit the shipped service's middleware is measured
 against: what the same server costs with nothing but Falcon in the request path.
 
-Falcon itself answers a POST whose media type has no handler (not JSON) with 415, the
-contract benchmark/server.py's check_answers holds every contender to.
+Falcon's default media handlers take JSON and HTML forms; it answers a POST of any other
+media type (text/plain, say) with 415 by itself, as check_answers in benchmark/server.py
+requires of every contender.
 """
 
 from __future__ import annotations
