@@ -29,8 +29,10 @@ from example_app.health import (
     StoreCheck,
 )
 from example_app.info import InfoResource
-from example_app.metrics import Metrics, MetricsMiddleware, MetricsResource
-from example_app.middleware import AccessLogMiddleware, RequestContextMiddleware
+from example_app.json_body import JSON_HANDLER
+from example_app.logs import JsonLines, stdout_lines
+from example_app.metrics import Metrics, MetricsResource
+from example_app.middleware import RequestMiddleware
 from example_app.redis_store import RedisItemStore
 from example_app.resources import (
     HelloResource,
@@ -47,22 +49,23 @@ def create_app(
     config: Config,
     store: ItemStore | None = None,
     health_checks: Sequence[HealthCheck] = (),
+    log_lines: JsonLines | None = None,
 ) -> falcon.App[Any, Any]:
     """Build the app. `store` and `health_checks` let tests supply their own; readiness
-    runs the store's check, the critical downstream services' and `health_checks`."""
+    runs the store's check, the critical downstream services' and `health_checks`.
+    Access log lines go to `log_lines`, stdout unless given."""
     if store is None:
         store = _create_item_store(config)
     pricing = ServiceClient(config.pricing, config.outbound_timeout) if config.pricing else None
     checks: list[HealthCheck] = [StoreCheck(store), *health_checks]
     if pricing is not None and pricing.service.critical:
         checks.append(DownstreamCheck(pricing))
-    metrics = Metrics(multiprocess_dir=config.metrics_dir)
+    metrics = Metrics(directory=config.metrics_dir)
+    access_log = logging.getLevelNamesMapping()[config.log_level] <= logging.INFO
 
-    app = falcon.App()
-    # In this order: the request context gives the others their request id and start time.
-    app.add_middleware(RequestContextMiddleware())
-    app.add_middleware(AccessLogMiddleware())
-    app.add_middleware(MetricsMiddleware(metrics))
+    app = falcon.App(middleware=RequestMiddleware(metrics, log_lines or stdout_lines(), access_log))
+    app.req_options.media_handlers[falcon.MEDIA_JSON] = JSON_HANDLER
+    app.resp_options.media_handlers[falcon.MEDIA_JSON] = JSON_HANDLER
     app.set_error_serializer(serialize_error)
     app.add_error_handler(Exception, handle_unexpected_error)
     app.add_error_handler(StoreUnavailable, handle_store_unavailable)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
+import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry
-from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
 from service_tests.conftest import AppFactory
@@ -51,21 +49,12 @@ def _requests_total(exposition: str, method: str, route: str) -> float:
 
 
 def _requests_counted_per_pid(metrics_dir: Path, method: str, route: str) -> dict[int, float]:
-    """What each worker process counted, read from its own file in the metrics directory."""
+    """What each worker process counted, read from the file it publishes its counts to."""
     counted = {}
-    for path in sorted(metrics_dir.glob("counter_*.db")):
-        with tempfile.TemporaryDirectory() as one_process:
-            shutil.copy(path, one_process)
-            registry = CollectorRegistry()
-            MultiProcessCollector(registry, path=one_process)
-            counted[int(path.stem.removeprefix("counter_"))] = sum(
-                sample.value
-                for family in registry.collect()
-                for sample in family.samples
-                if sample.name == "http_requests_total"
-                and sample.labels["method"] == method
-                and sample.labels["route"] == route
-            )
+    for path in sorted(metrics_dir.glob("worker-*.json")):
+        rows = json.loads(path.read_text())
+        pid = int(path.stem.removeprefix("worker-"))
+        counted[pid] = sum(row[3] for row in rows if row[0] == method and row[1] == route)
     return counted
 
 
@@ -80,7 +69,51 @@ def test_metrics_count_every_request_across_both_workers(start_app: AppFactory) 
     assert statuses == [200] * sent
     workers = app.worker_pids()
     assert len(workers) == 2
+    # Each worker publishes its counts within a second (PUBLISH_INTERVAL, 0.5 s).
+    time.sleep(1.0)
     per_process = _requests_counted_per_pid(app.metrics_dir, "GET", "/")
     assert set(per_process) == set(workers.values())
     assert all(count > 0 for count in per_process.values()), per_process
     assert _requests_total(app.get("/metrics").text, "GET", "/") == sent
+
+
+def test_a_scrape_is_exact_within_a_second_of_the_last_request(start_app: AppFactory) -> None:
+    app = start_app()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(lambda _: app.get("/").status, range(100), timeout=60))
+    finished = time.monotonic()
+
+    time.sleep(max(0.0, finished + 1.0 - time.monotonic()))
+    # Scrapes land on either worker; each must add up both workers' counts.
+    scrapes = [_requests_total(app.get("/metrics").text, "GET", "/") for _ in range(6)]
+
+    assert statuses == [200] * 100
+    assert scrapes == [100] * 6
+
+
+def test_invented_methods_and_paths_do_not_grow_the_metrics(start_app: AppFactory) -> None:
+    app = start_app()
+
+    def invent(number: int) -> None:
+        app.request(f"INVENTED{number}", "/")
+        app.request(f"X{number}" * 40, f"/no/such/path/{number}")
+        app.get(f"/unknown-{number}")
+
+    invent(0)
+    time.sleep(1.0)
+    lines_before = len(app.get("/metrics").text.splitlines())
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(invent, range(1, 301), timeout=120))
+    time.sleep(1.0)
+
+    exposition = app.get("/metrics").text
+    lines_after = len(exposition.splitlines())
+    # At most GET /metrics's own label set is new: the scrape before this one.
+    metrics_lines = sum(1 for line in exposition.splitlines() if 'route="/metrics"' in line)
+    assert lines_after <= lines_before + metrics_lines
+    assert "INVENTED" not in exposition
+    assert "/no/such/path" not in exposition
+    assert _requests_total(exposition, "_OTHER", "/") == 301
+    assert _requests_total(exposition, "_OTHER", "<unmatched>") == 301
+    assert sum(p.stat().st_size for p in app.metrics_dir.iterdir()) < 64 * 1024

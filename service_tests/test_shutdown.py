@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import signal
 import socket
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,3 +99,49 @@ def test_new_connections_are_not_served_while_draining(in_flight_at_sigterm: InF
 
     assert not answer.startswith(b"HTTP/"), answer
     assert in_flight_at_sigterm.finish().status == 200  # and the one in hand still is
+
+
+def _published_counts(metrics_dir: Path, method: str, route: str, status: int) -> float:
+    """The requests every worker published to the metrics directory, added up."""
+    return sum(
+        row[3]
+        for path in metrics_dir.glob("worker-*.json")
+        for row in json.loads(path.read_text())
+        if row[:3] == [method, route, status]
+    )
+
+
+def test_sigterm_under_load_loses_no_access_line_and_no_count(start_app: AppFactory) -> None:
+    app = start_app()
+    answered: list[str] = []
+    give_up_at = time.monotonic() + 20
+
+    def keep_sending(client: int) -> None:
+        for number in itertools.count():
+            if time.monotonic() > give_up_at:
+                return
+            request_id = f"sigterm-{client}-{number}"
+            try:
+                response = app.get("/", headers={"X-Request-ID": request_id})
+            except ConnectionRefusedError:
+                return  # the drain has closed the socket: this client is done
+            except (OSError, http.client.HTTPException):
+                continue
+            if response.status == 200:
+                answered.append(request_id)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        clients = [pool.submit(keep_sending, client) for client in range(8)]
+        assert wait_until(lambda: len(answered) >= 200, 10), "the load never got going"
+        app.send_signal(signal.SIGTERM)
+        exit_code = app.wait_exit(timeout=DRAIN_LIMIT_SECONDS + 2)
+        for client in clients:
+            client.result(timeout=25)
+
+    assert exit_code == 0
+    logged = [entry["request_id"] for entry in app.access_log() if entry["path"] == "/"]
+    assert len(logged) == len(set(logged)), "a request was logged twice"
+    assert set(answered) <= set(logged), "an answered request has no access line"
+    # Every request the workers logged is counted too: each published its last counts
+    # as it exited.
+    assert _published_counts(app.metrics_dir, "GET", "/", 200) == len(logged)

@@ -15,7 +15,7 @@ import pytest
 from example_app.app import create_app
 from example_app.config import ENVIRONMENT_VARIABLES, Config
 from example_app.health import HealthCheck
-from example_app.logs import configure_logging
+from example_app.logs import JsonLines, configure_logging
 from example_app.storage import ItemStore, MemoryItemStore
 from tests.contract import ContractCheckingClient
 
@@ -39,11 +39,39 @@ class RecordingStream(io.RawIOBase):
         return len(chunk)
 
 
+class LogCapture:
+    """JSON log lines written in memory: the app's access lines, and the root logger's
+    when the `logs` fixture sends them here."""
+
+    def __init__(self) -> None:
+        self.output = io.BytesIO()
+        self.lines_out = JsonLines(self.output.write)
+
+    def text(self) -> str:
+        return self.output.getvalue().decode("utf-8")
+
+    def raw_lines(self) -> list[str]:
+        return self.text().splitlines()
+
+    def lines(self) -> list[dict[str, Any]]:
+        """Every line written so far, each parsed as one JSON object."""
+        return [json.loads(line) for line in self.raw_lines()]
+
+    def by_logger(self, name: str) -> list[dict[str, Any]]:
+        return [entry for entry in self.lines() if entry["logger"] == name]
+
+
 @pytest.fixture
-def make_app() -> Callable[..., falcon.App]:
+def log_capture() -> LogCapture:
+    return LogCapture()
+
+
+@pytest.fixture
+def make_app(log_capture: LogCapture) -> Callable[..., falcon.App]:
     """Build an app from Config(**overrides), with extra health checks if given.
 
-    The item store is a fresh in-memory one unless `store` is given.
+    The item store is a fresh in-memory one unless `store` is given; access log lines go
+    to `log_capture`.
     """
 
     def build(
@@ -55,6 +83,7 @@ def make_app() -> Callable[..., falcon.App]:
             Config(**overrides),
             store=MemoryItemStore() if store is None else store,
             health_checks=health_checks,
+            log_lines=log_capture.lines_out,
         )
 
     return build
@@ -91,27 +120,12 @@ def restore_root_logger() -> Iterator[logging.Logger]:
     root.setLevel(level)
 
 
-class LogCapture:
-    def __init__(self, stream: io.StringIO) -> None:
-        self.stream = stream
-
-    def raw_lines(self) -> list[str]:
-        return self.stream.getvalue().splitlines()
-
-    def lines(self) -> list[dict[str, Any]]:
-        """Every line written so far, each parsed as one JSON object."""
-        return [json.loads(line) for line in self.raw_lines()]
-
-    def by_logger(self, name: str) -> list[dict[str, Any]]:
-        return [entry for entry in self.lines() if entry["logger"] == name]
-
-
 @pytest.fixture
-def logs(restore_root_logger: logging.Logger) -> LogCapture:
-    """The app's log output as JSON lines, at DEBUG, in memory."""
-    stream = io.StringIO()
-    configure_logging("DEBUG", stream=stream)
-    return LogCapture(stream)
+def logs(restore_root_logger: logging.Logger, log_capture: LogCapture) -> LogCapture:
+    """The app's log output as JSON lines, at DEBUG, in memory: the access lines of apps
+    built by make_app and every logger's."""
+    configure_logging("DEBUG", log_capture.lines_out)
+    return log_capture
 
 
 @pytest.fixture

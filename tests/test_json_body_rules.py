@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 SMALL_LIMIT = 64
@@ -281,3 +282,38 @@ def test_post_without_content_length_within_the_limit_is_accepted(small_client, 
 
     assert result.status_code == 200
     assert result.json == {"a": 1}
+
+
+# --- the fast parser and the standard library agree -------------------------------------
+
+
+def test_a_body_refused_partway_is_explained_after_its_valid_numbers(client, post_json):
+    result = post_json(client, '{"price": 1.5, "discount": NaN}')
+
+    assert result.status_code == 400
+    assert result.json["description"] == "NaN is not a JSON value."
+
+
+def test_a_body_the_fast_parser_refuses_is_judged_by_the_standard_library(
+    client, post_json, monkeypatch
+):
+    # msgspec and the standard library accept the same bodies today; if a future msgspec
+    # refused one the rules allow, the standard library's answer stands.
+    def refuse(raw):
+        raise msgspec.DecodeError("refused")
+
+    monkeypatch.setattr(msgspec.json, "decode", refuse)
+
+    result = post_json(client, '{"abra": 1, "kadabra": 2}')
+
+    assert result.status_code == 200
+    assert result.json == {"abra": 1}
+
+
+def test_integers_past_64_bits_come_back_exactly(client, post_json):
+    big = 2**70 + 1
+
+    result = post_json(client, f'{{"a": {big}}}')
+
+    assert result.status_code == 200
+    assert result.text == f'{{"a":{big}}}'

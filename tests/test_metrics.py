@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import time
+
 import pytest
 from prometheus_client import CONTENT_TYPE_LATEST
-from prometheus_client.mmap_dict import MmapedDict, mmap_key
 from prometheus_client.parser import text_string_to_metric_families
 
 from example_app.metrics import LATENCY_BUCKETS, Metrics
@@ -33,18 +36,19 @@ def scrape(client) -> str:
     return client.simulate_get("/metrics").text
 
 
-def write_worker_counter(directory, pid: int, count: float, **labels: str) -> None:
-    """Write http_requests_total as a uWSGI worker in multiprocess mode would."""
-    db = MmapedDict(str(directory / f"counter_{pid}.db"))
-    key = mmap_key(
-        "http_requests",
-        "http_requests_total",
-        list(LABELS),
-        [labels[name] for name in LABELS],
-        "HTTP requests served.",
-    )
-    db.write_value(key, count, 0.0)
-    db.close()
+def write_worker_file(directory, pid: int, count: int, **labels: str) -> None:
+    """Publish http_requests_total as a uWSGI worker does: a file of its own, one row per
+    label set, its count, latency sum and bucket counts (all in the first bucket here)."""
+    buckets = [count] + [0] * len(LATENCY_BUCKETS)
+    row = [labels["method"], labels["route"], int(labels["status"]), count, 0.0, *buckets]
+    (directory / f"worker-{pid}.json").write_text(json.dumps([row]))
+
+
+def wait_for(condition, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
 
 
 def test_metrics_is_200_with_prometheus_text_content_type(client):
@@ -148,7 +152,7 @@ def test_two_apps_do_not_share_counts(make_client):
 
 
 def test_observe_records_count_and_latency():
-    metrics = Metrics(multiprocess_dir=None)
+    metrics = Metrics(directory=None)
 
     metrics.observe("GET", "/", 200, 0.003)
 
@@ -160,39 +164,146 @@ def test_observe_records_count_and_latency():
     assert value(exposition, "http_request_duration_seconds_bucket", le="0.005", **labels) == 1
 
 
-# Multiprocess mode proper (prometheus_client picks it from PROMETHEUS_MULTIPROC_DIR when
-# it is imported) is the service tier's to test; here, only that the exposition is read
-# from the directory's files.
+# --- bounded labels --------------------------------------------------------------------------
 
 
-def test_multiprocess_exposition_of_an_empty_directory_has_no_request_counts(tmp_path):
-    metrics = Metrics(multiprocess_dir=str(tmp_path))
+def test_an_invented_method_is_counted_as_other(client):
+    client.simulate_request("BREW", "/")
+
+    exposition = scrape(client)
+
+    assert requests_total(exposition, "_OTHER", "/", "400") == 1
+    assert "BREW" not in exposition
+
+
+def test_invented_methods_and_paths_do_not_grow_the_metrics(client):
+    def send_invented_requests(number: int) -> None:
+        client.simulate_request(f"M{number}", f"/p{number}")
+        client.simulate_get(f"/nothing/{number}")
+        client.simulate_request(f"X{number}" * 50, "/")
+
+    send_invented_requests(0)
+    scrape(client)  # so that /metrics's own label set is there already
+    lines_before = len(scrape(client).splitlines())
+
+    for number in range(1, 301):
+        send_invented_requests(number)
+
+    exposition = scrape(client)
+    assert len(exposition.splitlines()) == lines_before
+    assert requests_total(exposition, "_OTHER", "<unmatched>", "404") == 301
+    assert requests_total(exposition, "GET", "<unmatched>", "404") == 301
+    assert requests_total(exposition, "_OTHER", "/", "400") == 301
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"])
+def test_standard_methods_keep_their_name(client, method):
+    client.simulate_request(method, "/")
+
+    assert any(
+        labels[0][1] == method
+        for name, labels in samples(scrape(client))
+        if name == "http_requests_total"
+    )
+
+
+# --- one instance, several workers -------------------------------------------------------
+# Real uWSGI workers are the service tier's to test; here, the files they publish.
+
+
+def test_a_worker_publishes_its_counts_to_a_file_of_its_own(tmp_path):
+    metrics = Metrics(directory=str(tmp_path), publish_interval=0.01)
+
+    metrics.observe("GET", "/", 200, 0.002)
+
+    wait_for(lambda: list(tmp_path.glob("worker-*.json")))
+    [published] = tmp_path.glob("worker-*.json")
+    [row] = json.loads(published.read_text())
+    assert row[:5] == ["GET", "/", 200, 1, 0.002]
+
+
+def test_a_worker_publishes_again_after_more_requests(tmp_path):
+    metrics = Metrics(directory=str(tmp_path), publish_interval=0.01)
+    metrics.observe("GET", "/", 200, 0.002)
+    wait_for(lambda: list(tmp_path.glob("worker-*.json")))
+
+    metrics.observe("GET", "/", 200, 0.002)
+
+    def published_count() -> int:
+        [published] = tmp_path.glob("worker-*.json")
+        return json.loads(published.read_text())[0][3]
+
+    wait_for(lambda: published_count() == 2)
+
+
+def test_exposition_adds_other_workers_files_to_its_own_counts(tmp_path):
+    write_worker_file(tmp_path, pid=101, count=4, method="GET", route="/", status="200")
+    write_worker_file(tmp_path, pid=102, count=5, method="GET", route="/", status="200")
+    metrics = Metrics(directory=str(tmp_path))
+
     metrics.observe("GET", "/", 200, 0.001)
 
     exposition = metrics.exposition().decode()
-
-    assert "http_requests_total" not in exposition
-
-
-def test_multiprocess_exposition_shows_what_the_directory_holds(tmp_path):
-    write_worker_counter(tmp_path, pid=101, count=4, method="GET", route="/", status="200")
-
-    exposition = Metrics(multiprocess_dir=str(tmp_path)).exposition().decode()
-
-    assert requests_total(exposition, "GET", "/", "200") == 4
+    assert requests_total(exposition, "GET", "/", "200") == 10
+    labels = {"method": "GET", "route": "/", "status": "200"}
+    assert value(exposition, "http_request_duration_seconds_bucket", le="0.001", **labels) == 10
 
 
-def test_multiprocess_exposition_adds_up_the_workers(tmp_path):
-    write_worker_counter(tmp_path, pid=101, count=4, method="GET", route="/", status="200")
-    write_worker_counter(tmp_path, pid=102, count=5, method="GET", route="/", status="200")
+def test_exposition_counts_a_worker_once_though_its_file_is_also_there(tmp_path):
+    metrics = Metrics(directory=str(tmp_path), publish_interval=0.01)
+    metrics.observe("GET", "/", 200, 0.001)
+    wait_for(lambda: list(tmp_path.glob("worker-*.json")))
 
-    exposition = Metrics(multiprocess_dir=str(tmp_path)).exposition().decode()
+    exposition = metrics.exposition().decode()
 
-    assert requests_total(exposition, "GET", "/", "200") == 9
+    assert requests_total(exposition, "GET", "/", "200") == 1
+
+
+def test_exposition_shows_label_sets_only_other_workers_saw(tmp_path):
+    write_worker_file(tmp_path, pid=101, count=7, method="POST", route="/", status="200")
+
+    exposition = Metrics(directory=str(tmp_path)).exposition().decode()
+
+    assert requests_total(exposition, "POST", "/", "200") == 7
+
+
+def test_exposition_skips_a_file_removed_while_reading(tmp_path, monkeypatch):
+    write_worker_file(tmp_path, pid=101, count=7, method="POST", route="/", status="200")
+    metrics = Metrics(directory=str(tmp_path))
+    real_glob = type(tmp_path).glob
+    monkeypatch.setattr(
+        type(tmp_path),
+        "glob",
+        lambda self, pattern: [*real_glob(self, pattern), self / "worker-9.json"],
+    )
+
+    exposition = metrics.exposition().decode()
+
+    assert requests_total(exposition, "POST", "/", "200") == 7
+
+
+def test_a_forked_worker_starts_counting_from_zero(tmp_path):
+    metrics = Metrics(directory=str(tmp_path), publish_interval=0.01)
+    metrics.observe("GET", "/", 200, 0.001)
+    wait_for(lambda: list(tmp_path.glob("worker-*.json")))
+    read_end, write_end = os.pipe()
+
+    pid = os.fork()
+    if pid == 0:  # the child: report what it counts, then leave without pytest's teardown
+        os.write(write_end, metrics.exposition())
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as child_output:
+        child_exposition = child_output.read().decode()
+    os.waitpid(pid, 0)
+
+    # The parent's request reaches the child once, through the parent's file; had the
+    # child kept the parent's counts in memory too, it would count it twice.
+    assert requests_total(child_exposition, "GET", "/", "200") == 1
 
 
 def test_app_with_metrics_dir_serves_the_directorys_metrics(make_client, tmp_path):
-    write_worker_counter(tmp_path, pid=101, count=7, method="POST", route="/", status="200")
+    write_worker_file(tmp_path, pid=101, count=7, method="POST", route="/", status="200")
     client = make_client(metrics_dir=str(tmp_path))
 
     exposition = scrape(client)

@@ -11,7 +11,7 @@ import falcon
 import falcon.testing
 import pytest
 
-from example_app.logs import JsonFormatter, configure_logging, current_request_id
+from example_app.logs import JsonLines, JsonLogHandler, configure_logging, current_request_id
 
 HEX_32 = re.compile(r"^[0-9a-f]{32}$")
 
@@ -136,7 +136,7 @@ def test_access_log_path_has_no_query_string(client, logs):
 
     [entry] = logs.by_logger("example_app.access")
     assert entry["path"] == "/"
-    assert "secret" not in logs.stream.getvalue()
+    assert "secret" not in logs.text()
 
 
 # --- application log lines -----------------------------------------------------------------
@@ -215,31 +215,48 @@ def test_values_json_cannot_encode_are_logged_as_text(logs):
 def test_non_ascii_is_logged_unescaped(logs):
     logging.getLogger("example_app.custom").info("grüße ✓")
 
-    assert "grüße ✓" in logs.stream.getvalue()
+    assert "grüße ✓" in logs.text()
 
 
 # --- configure_logging ---------------------------------------------------------------------
 
 
 def test_configure_logging_sets_the_root_level(restore_root_logger):
-    configure_logging("WARNING", stream=io.StringIO())
+    configure_logging("WARNING", JsonLines(io.BytesIO().write))
 
     assert restore_root_logger.level == logging.WARNING
 
 
 def test_configure_logging_drops_records_below_the_level(restore_root_logger):
-    stream = io.StringIO()
-    configure_logging("WARNING", stream=stream)
+    output = io.BytesIO()
+    configure_logging("WARNING", JsonLines(output.write))
 
     logging.getLogger("example_app.custom").info("not shown")
     logging.getLogger("example_app.custom").warning("shown")
 
-    assert [json.loads(line)["message"] for line in stream.getvalue().splitlines()] == ["shown"]
+    assert [json.loads(line)["message"] for line in output.getvalue().splitlines()] == ["shown"]
 
 
 def test_configure_logging_replaces_existing_root_handlers(restore_root_logger):
-    configure_logging("INFO", stream=io.StringIO())
-    configure_logging("INFO", stream=io.StringIO())
+    configure_logging("INFO", JsonLines(io.BytesIO().write))
+    configure_logging("INFO", JsonLines(io.BytesIO().write))
 
     [handler] = restore_root_logger.handlers
-    assert isinstance(handler.formatter, JsonFormatter)
+    assert isinstance(handler, JsonLogHandler)
+
+
+def test_access_log_is_off_when_the_log_level_is_above_info(make_client, log_capture):
+    make_client(log_level="WARNING").simulate_get("/")
+
+    assert log_capture.by_logger("example_app.access") == []
+
+
+def test_a_log_line_that_cannot_be_written_does_not_fail_the_caller(restore_root_logger, capsys):
+    def broken_pipe(data):
+        raise BrokenPipeError("stdout is gone")
+
+    configure_logging("INFO", JsonLines(broken_pipe))
+
+    logging.getLogger("example_app.custom").info("nobody reads this")
+
+    assert "BrokenPipeError: stdout is gone" in capsys.readouterr().err
