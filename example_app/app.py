@@ -49,11 +49,11 @@ def create_app(
     config: Config,
     store: ItemStore | None = None,
     health_checks: Sequence[HealthCheck] = (),
-    log_lines: JsonLines | None = None,
+    access_lines: JsonLines | None = None,
 ) -> falcon.App[Any, Any]:
     """Build the app. `store` and `health_checks` let tests supply their own; readiness
     runs the store's check, the critical downstream services' and `health_checks`.
-    Access log lines go to `log_lines`, stdout unless given."""
+    Access log lines go to `access_lines`, stdout unless given."""
     if store is None:
         store = _create_item_store(config)
     pricing = ServiceClient(config.pricing, config.outbound_timeout) if config.pricing else None
@@ -63,7 +63,9 @@ def create_app(
     metrics = Metrics(directory=config.metrics_dir)
     access_log = logging.getLevelNamesMapping()[config.log_level] <= logging.INFO
 
-    app = falcon.App(middleware=RequestMiddleware(metrics, log_lines or stdout_lines(), access_log))
+    app = falcon.App(
+        middleware=RequestMiddleware(metrics, access_lines or stdout_lines(), access_log)
+    )
     app.req_options.media_handlers[falcon.MEDIA_JSON] = JSON_HANDLER
     app.resp_options.media_handlers[falcon.MEDIA_JSON] = JSON_HANDLER
     app.set_error_serializer(serialize_error)

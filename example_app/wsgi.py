@@ -14,7 +14,7 @@ import falcon
 
 from example_app.app import create_app
 from example_app.config import Config, ConfigError, load_config
-from example_app.logs import configure_logging, stdout_lines
+from example_app.logs import buffered_stdout_lines, configure_logging, stdout_lines
 
 log = logging.getLogger(__name__)
 
@@ -30,13 +30,12 @@ def load_config_or_exit() -> Config:
 
 def build_app() -> falcon.App[Any, Any]:
     config = load_config_or_exit()
-    lines = stdout_lines()
-    configure_logging(config.log_level, lines)
+    configure_logging(config.log_level, stdout_lines())
     log.info(
         "starting",
         extra={"version": config.version, "port": config.port, "processes": config.processes},
     )
-    return create_app(config, log_lines=lines)
+    return create_app(config, access_lines=buffered_stdout_lines())
 
 
 app = build_app()

@@ -30,6 +30,7 @@ import yaml
 from werkzeug import Request, Response
 
 from example_app.config import ENVIRONMENT_VARIABLES
+from example_app.logs import FLUSH_INTERVAL
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK = "127.0.0.1"
@@ -531,6 +532,9 @@ class AppServer:
         return entries
 
     def access_log(self) -> list[dict[str, Any]]:
+        """Every access line of the requests answered so far. Workers write them in batches,
+        within logs.FLUSH_INTERVAL of the answer: read once that has passed."""
+        time.sleep(2 * FLUSH_INTERVAL)
         return [entry for entry in self.log_lines() if entry.get("logger") == "example_app.access"]
 
     def wait_for_log(

@@ -83,7 +83,7 @@ def make_app(log_capture: LogCapture) -> Callable[..., falcon.App]:
             Config(**overrides),
             store=MemoryItemStore() if store is None else store,
             health_checks=health_checks,
-            log_lines=log_capture.lines_out,
+            access_lines=log_capture.lines_out,
         )
 
     return build

@@ -5,13 +5,22 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import re
+import time
 
 import falcon
 import falcon.testing
 import pytest
 
-from example_app.logs import JsonLines, JsonLogHandler, configure_logging, current_request_id
+from example_app.logs import (
+    ATOMIC_WRITE_BYTES,
+    BufferedJsonLines,
+    JsonLines,
+    JsonLogHandler,
+    configure_logging,
+    current_request_id,
+)
 
 HEX_32 = re.compile(r"^[0-9a-f]{32}$")
 
@@ -260,3 +269,75 @@ def test_a_log_line_that_cannot_be_written_does_not_fail_the_caller(restore_root
     logging.getLogger("example_app.custom").info("nobody reads this")
 
     assert "BrokenPipeError: stdout is gone" in capsys.readouterr().err
+
+
+# --- buffered access lines -------------------------------------------------------------------
+
+
+class Writes:
+    """A write function that keeps each call's bytes apart."""
+
+    def __init__(self) -> None:
+        self.calls: list[bytes] = []
+
+    def __call__(self, data: bytes) -> None:
+        self.calls.append(data)
+
+    def lines(self) -> list[dict]:
+        return [json.loads(line) for call in self.calls for line in call.splitlines()]
+
+
+def test_buffered_lines_wait_for_a_flush():
+    writes = Writes()
+    lines = BufferedJsonLines(writes, flush_interval=3600)
+
+    lines.write({"n": 1})
+    lines.write({"n": 2})
+    held = list(writes.calls)
+    lines.flush()
+
+    assert held == []
+    assert writes.calls == [b'{"n":1}\n{"n":2}\n']
+
+
+def test_buffered_lines_are_written_within_the_flush_interval():
+    writes = Writes()
+    lines = BufferedJsonLines(writes, flush_interval=0.01)
+
+    lines.write({"n": 1})
+
+    deadline = time.monotonic() + 5
+    while not writes.calls and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert writes.lines() == [{"n": 1}]
+
+
+def test_buffered_lines_go_out_in_whole_lines_of_at_most_4_kib():
+    writes = Writes()
+    lines = BufferedJsonLines(writes, flush_interval=3600)
+
+    for number in range(200):
+        lines.write({"n": number, "padding": "x" * 100})
+    lines.flush()
+
+    assert len(writes.calls) > 1
+    assert all(len(call) <= ATOMIC_WRITE_BYTES and call.endswith(b"\n") for call in writes.calls)
+    assert [entry["n"] for entry in writes.lines()] == list(range(200))
+
+
+def test_buffered_lines_are_written_once_across_a_fork():
+    read_end, write_end = os.pipe()
+    lines = BufferedJsonLines(lambda data: os.write(write_end, data), flush_interval=3600)
+    lines.write({"written": "before the fork"})
+
+    pid = os.fork()
+    if pid == 0:  # the child: whatever it flushes must not repeat the parent's line
+        lines.flush()
+        os._exit(0)
+    os.waitpid(pid, 0)
+    lines.flush()
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as output:
+        written = output.read()
+
+    assert written == b'{"written":"before the fork"}\n'
