@@ -15,6 +15,7 @@ they were written, before a fork and when the worker exits (SIGTERM's drain, a r
 from __future__ import annotations
 
 import atexit
+import collections
 import logging
 import os
 import threading
@@ -40,6 +41,8 @@ _encode = msgspec.json.Encoder(enc_hook=str).encode
 # PIPE_BUF on Linux: a write of up to this many bytes to a pipe is never split.
 ATOMIC_WRITE_BYTES = 4096
 FLUSH_INTERVAL = 0.2  # seconds a buffered access line may wait
+MAX_PENDING_LINES = 1000  # lines a buffer holds at most (about 200 KB)
+_MILLIS_SUFFIX = tuple(f".{millis:03d}+00:00" for millis in range(1000))
 
 
 class JsonLines:
@@ -58,21 +61,25 @@ class JsonLines:
 
         Formatting a datetime costs more than the rest of a line; it changes once a second.
         """
-        whole = int(seconds)
+        millis = int(seconds * 1000)
+        whole = millis // 1000
         if whole != self._second:
             self._second = whole
             self._second_text = datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        return f"{self._second_text}.{int((seconds - whole) * 1000):03d}+00:00"
+        return self._second_text + _MILLIS_SUFFIX[millis % 1000]
 
 
 class BufferedJsonLines(JsonLines):
-    """JsonLines that collects lines and writes up to 4 KiB of them with one system call:
-    when the next line would not fit, every `flush_interval` seconds (a thread of each
-    process that writes), before a fork and at exit."""
+    """JsonLines that collects lines and writes them in batches of up to 4 KiB: every
+    `flush_interval` seconds (from a thread of each process that writes), as soon as
+    MAX_PENDING_LINES wait, before a fork and at exit.
 
-    _pending: list[bytes]
-    _pending_bytes: int
-    _lock: threading.Lock
+    A request only appends its line to a deque (thread-safe without a lock); the
+    flushing takes a lock of its own.
+    """
+
+    _pending: collections.deque[bytes]
+    _flush_lock: threading.Lock
     _flushing: bool
 
     def __init__(self, write: Callable[[bytes], object], flush_interval: float) -> None:
@@ -83,25 +90,27 @@ class BufferedJsonLines(JsonLines):
         atexit.register(self.flush)
 
     def write(self, entry: dict[str, Any]) -> None:
-        line = _encode(entry) + b"\n"
-        with self._lock:
-            if self._pending_bytes + len(line) > ATOMIC_WRITE_BYTES:
-                self._write_pending()
-            self._pending.append(line)
-            self._pending_bytes += len(line)
+        self._pending.append(_encode(entry) + b"\n")
+        if len(self._pending) >= MAX_PENDING_LINES:
+            self.flush()
         if not self._flushing:
             self._flushing = True
             threading.Thread(target=self._flush_forever, name="log-flush", daemon=True).start()
 
     def flush(self) -> None:
-        with self._lock:
-            self._write_pending()
-
-    def _write_pending(self) -> None:
-        if self._pending:
-            self._write(b"".join(self._pending))
-            self._pending.clear()
-            self._pending_bytes = 0
+        with self._flush_lock:
+            batch: list[bytes] = []
+            size = 0
+            while self._pending:
+                line = self._pending.popleft()
+                if batch and size + len(line) > ATOMIC_WRITE_BYTES:
+                    self._write(b"".join(batch))
+                    batch.clear()
+                    size = 0
+                batch.append(line)
+                size += len(line)
+            if batch:
+                self._write(b"".join(batch))
 
     def _flush_forever(self) -> None:
         while True:
@@ -109,9 +118,8 @@ class BufferedJsonLines(JsonLines):
             self.flush()
 
     def _start_empty(self) -> None:
-        self._pending = []
-        self._pending_bytes = 0
-        self._lock = threading.Lock()
+        self._pending = collections.deque()
+        self._flush_lock = threading.Lock()
         self._flushing = False
 
 

@@ -16,6 +16,7 @@ from example_app.logs import JsonLines, current_request_id
 from example_app.metrics import UNMATCHED_ROUTE, Metrics
 
 REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_ENVIRON_KEY = "HTTP_X_REQUEST_ID"  # how WSGI passes that header
 _MAX_REQUEST_ID_LENGTH = 128
 
 
@@ -41,9 +42,9 @@ class RequestMiddleware:
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         context = req.context
         context.started = time.perf_counter()
-        request_id = req.get_header(REQUEST_ID_HEADER)
+        request_id = req.env.get(_REQUEST_ID_ENVIRON_KEY)
         if not _is_acceptable_request_id(request_id):
-            request_id = f"{random.getrandbits(128):032x}"
+            request_id = random.randbytes(16).hex()
         context.request_id = request_id
         context.request_id_token = current_request_id.set(request_id)
         resp.set_header(REQUEST_ID_HEADER, request_id)
@@ -66,7 +67,7 @@ class RequestMiddleware:
                     "method": req.method,
                     "path": req.path,
                     "status": status,
-                    "duration_ms": round(seconds * 1000, 3),
+                    "duration_ms": int(seconds * 1_000_000) / 1000,  # to the µs; round() is slow
                 }
             )
         current_request_id.reset(context.request_id_token)

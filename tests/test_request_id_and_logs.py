@@ -15,6 +15,7 @@ import pytest
 
 from example_app.logs import (
     ATOMIC_WRITE_BYTES,
+    MAX_PENDING_LINES,
     BufferedJsonLines,
     JsonLines,
     JsonLogHandler,
@@ -323,6 +324,27 @@ def test_buffered_lines_go_out_in_whole_lines_of_at_most_4_kib():
     assert len(writes.calls) > 1
     assert all(len(call) <= ATOMIC_WRITE_BYTES and call.endswith(b"\n") for call in writes.calls)
     assert [entry["n"] for entry in writes.lines()] == list(range(200))
+
+
+def test_buffered_lines_are_written_when_too_many_wait():
+    writes = Writes()
+    lines = BufferedJsonLines(writes, flush_interval=3600)
+
+    for number in range(MAX_PENDING_LINES):
+        lines.write({"n": number})
+
+    assert [entry["n"] for entry in writes.lines()] == list(range(MAX_PENDING_LINES))
+
+
+def test_a_line_longer_than_4_kib_is_written_whole():
+    writes = Writes()
+    lines = BufferedJsonLines(writes, flush_interval=3600)
+
+    lines.write({"n": 1})
+    lines.write({"long": "x" * 5000})
+    lines.flush()
+
+    assert writes.calls == [b'{"n":1}\n', b'{"long":"' + b"x" * 5000 + b'"}\n']
 
 
 def test_buffered_lines_are_written_once_across_a_fork():
