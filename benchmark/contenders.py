@@ -212,7 +212,7 @@ def shipped_at(ref: str, workspace: Workspace) -> Contender:
         raise ValueError(f"--before {ref}: git archive failed")
     return Contender(
         key=f"falcon-uwsgi@{ref}",
-        label=f"Falcon + uWSGI at {ref} ({commit[:7]})",
+        label=f"Falcon + uWSGI at {ref}" + ("" if commit.startswith(ref) else f" ({commit[:7]})"),
         keep_alive="that commit's uwsgi.ini",
         settings=f"`git archive {commit[:12]}` in a temporary directory, its manifest.yml "
         "command and env, run from there with this venv",

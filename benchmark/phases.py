@@ -24,7 +24,7 @@ from benchmark import rounds
 from benchmark.contenders import REPO, Contender
 from benchmark.idle_pool import IdlePool
 from benchmark.load import Endpoint, Shape, busy_pct, cpu_ticks, run_constant_rate, run_wrk
-from benchmark.plan import Settings, cpu_set
+from benchmark.plan import MIN_WARMUP_WINDOWS, Settings, cpu_set
 from benchmark.server import BenchmarkError, Server, check_answers, probe_keep_alive
 
 MIB = 1024 * 1024
@@ -136,12 +136,15 @@ def _server(entry: Entry) -> Server:
 
 
 def _attempt(entry: Entry, step: Callable[..., None], *args: Any) -> None:
-    """`step(entry, *args)`, unless the contender has failed already; a failure stops it."""
+    """`step(entry, *args)`, unless the contender has failed already; a failure stops it.
+    The server must be running before and after the step: one that died under load (or
+    was killed by someone else) has figures that say nothing."""
     if not entry.ok:
         return
     try:
         _server(entry).check_running()
         step(entry, *args)
+        _server(entry).check_running()
     except FAILURES as error:
         entry.fail(error)
 
@@ -169,20 +172,29 @@ def _focus(entries: list[Entry], on: Entry) -> None:
 
 
 def _warm_up(entries: list[Entry], ctx: Context) -> None:
+    """Each contender in turn, its endpoints one after the other, within one budget per
+    contender (--warmup-cap): an endpoint may use what the earlier ones left, less two
+    windows for each endpoint still to come. The JVM spends most of it on the first."""
+    s = ctx.settings
     for entry in _ok(entries):
         _focus(entries, entry)
-        for e in ctx.endpoints:
-            _attempt(entry, _warm_up_one, e, ctx)
+        budget = s.warmup_cap_s
+        for index, e in enumerate(ctx.endpoints):
+            later = len(ctx.endpoints) - index - 1
+            cap = budget - later * MIN_WARMUP_WINDOWS * s.warmup_window_s
+            _attempt(entry, _warm_up_one, e, cap, ctx)
+            if entry.ok:
+                budget -= entry.result["endpoints"][e.name]["warmup"]["seconds"]
 
 
-def _warm_up_one(entry: Entry, e: Endpoint, ctx: Context) -> None:
+def _warm_up_one(entry: Entry, e: Endpoint, cap_s: float, ctx: Context) -> None:
     key, url, s = entry.contender.key, _server(entry).url, ctx.settings
 
     def window() -> dict[str, Any]:
         ctx.progress.phase(f"[warm-up] {key} {e.name}", s.warmup_window_s)
         return run_wrk(url, e, ctx.shape, s.warmup_window_s)
 
-    warm = rounds.warm_up(window, s.warmup_window_s, s.warmup_cap_s, s.steady_pct)
+    warm = rounds.warm_up(window, s.warmup_window_s, cap_s, s.steady_pct)
     entry.result["endpoints"].setdefault(e.name, {})["warmup"] = warm
 
 

@@ -10,7 +10,7 @@ class Settings:
     mode: str  # "full" or "quick"
     starts: int  # start-up is timed this many times per contender, each alone; the median
     warmup_window_s: float  # wrk windows until two in a row agree within steady_pct
-    warmup_cap_s: float  # per contender and endpoint: the JVM may need tens of seconds
+    warmup_cap_s: float  # per contender, both endpoints: the JVM may need tens of seconds
     steady_pct: float
     rounds: int  # measuring rounds, each a window per contender and endpoint
     round_s: float  # seconds of wrk per window
@@ -25,7 +25,7 @@ class Settings:
 FULL = {
     "starts": 3,
     "warmup_window_s": 5.0,
-    "warmup_cap_s": 45.0,
+    "warmup_cap_s": 90.0,
     "rounds": 5,
     "round_s": 8.0,
     "fixed_rate_s": 15.0,
@@ -34,7 +34,7 @@ FULL = {
 QUICK = {
     "starts": 1,
     "warmup_window_s": 1.0,
-    "warmup_cap_s": 2.0,
+    "warmup_cap_s": 4.0,
     "rounds": 1,
     "round_s": 2.0,
     "fixed_rate_s": 2.0,
@@ -43,12 +43,14 @@ ENDPOINT_COUNT = 2  # GET /, POST /
 
 # Seconds, measured on the 2-CPU machine this was written on: a start, its first 200 and
 # a graceful stop (the JVM's 3 s dominate); all started at once, checks and the idle pool;
-# what a wrk window and a fixed-rate run add to their own duration.
+# what a wrk window and a fixed-rate run add to their own duration; warm-up windows a
+# contender and endpoint typically needs on a shared machine.
 _START_S = 4.0
 _SHARED_START_S = 8.0
 _WINDOW_OVERHEAD_S = 0.1
 _FIXED_RATE_OVERHEAD_S = 0.7
-_TYPICAL_WARMUP_WINDOWS = 3
+_TYPICAL_WARMUP_WINDOWS = 4
+MIN_WARMUP_WINDOWS = 2
 
 
 def cpu_set(spec: str) -> set[int]:
@@ -60,11 +62,12 @@ def cpu_set(spec: str) -> set[int]:
     return cpus
 
 
-def planned_seconds(settings: Settings, contenders: int, warmup_windows: float) -> float:
-    """The run's length with `warmup_windows` warm-up windows per contender and endpoint."""
+def planned_seconds(settings: Settings, contenders: int, warmup_s: float) -> float:
+    """The run's length with `warmup_s` seconds of warm-up per contender."""
     pairs = contenders * ENDPOINT_COUNT
     startup = contenders * settings.starts * _START_S + _SHARED_START_S
-    warmup = pairs * warmup_windows * (settings.warmup_window_s + _WINDOW_OVERHEAD_S)
+    windows = warmup_s / settings.warmup_window_s
+    warmup = contenders * (warmup_s + windows * _WINDOW_OVERHEAD_S)
     rounds = settings.rounds * pairs * (settings.round_s + _WINDOW_OVERHEAD_S)
     fixed_rate = pairs * (settings.fixed_rate_s + _FIXED_RATE_OVERHEAD_S)
     return startup + warmup + rounds + fixed_rate
@@ -73,8 +76,10 @@ def planned_seconds(settings: Settings, contenders: int, warmup_windows: float) 
 def plan(settings: Settings, contenders: int) -> tuple[float, float]:
     """(typical, longest) run length in seconds: the warm-up's length depends on how soon
     each contender is steady, at most its cap."""
-    most = max(2, int(settings.warmup_cap_s // settings.warmup_window_s))
-    typical = min(_TYPICAL_WARMUP_WINDOWS, most)
+    window = settings.warmup_window_s
+    least = ENDPOINT_COUNT * MIN_WARMUP_WINDOWS * window
+    longest = max(least, settings.warmup_cap_s)
+    typical = min(longest, ENDPOINT_COUNT * _TYPICAL_WARMUP_WINDOWS * window)
     return planned_seconds(settings, contenders, typical), planned_seconds(
-        settings, contenders, most
+        settings, contenders, longest
     )

@@ -24,6 +24,7 @@ TARGET_VS_SPRING = 1.0  # x warmed Spring's req/s
 TARGET_P99_MS = 1.0  # at the fixed rate
 TARGET_RSS_MIB = 128.0  # the manifest's memory limit, whole process tree
 TARGET_READY_S = 1.5
+GOROUTER_IDLE_S = 90  # how long gorouter keeps (and may reuse) an idle backend connection
 
 
 def _row(cells: list[str]) -> str:
@@ -198,6 +199,10 @@ def _idle_text(pool: dict[str, Any] | None) -> str:
             f"; the server closed {pool['closed_by_server_later']} idle ones after "
             f"{lifetime['median']:.0f} s (median; re-opened)"
         )
+        if lifetime["median"] < GOROUTER_IDLE_S:
+            # gorouter may reuse an idle connection for 90 s: one the server is closing
+            # at that moment loses the request written on it.
+            text += f", sooner than gorouter's {GOROUTER_IDLE_S} s"
     return text
 
 
@@ -313,7 +318,7 @@ def markdown(run: dict[str, Any]) -> str:
         ]
     parts += [
         f"### Warm-up: {s['warmup_window_s']:g} s windows until two in a row are within "
-        f"{s['steady_pct']:g}% (at most {s['warmup_cap_s']:g} s per endpoint)",
+        f"{s['steady_pct']:g}% (at most {s['warmup_cap_s']:g} s per contender)",
         warmup_table(run),
         f"### Latency at a fixed rate: {s['rate']:g} req/s, {s['connections']} connections, "
         f"{s['fixed_rate_s']:g} s, measured from the intended send time",

@@ -34,9 +34,9 @@ def change_pct(before: float, after: float) -> float:
 def warm_up(
     window: Callable[[], dict[str, Any]], window_s: float, cap_s: float, tolerance_pct: float
 ) -> dict[str, Any]:
-    """Windows of load until two in a row are within `tolerance_pct` of each other (at
-    least two windows), or until `cap_s` of them. `window()` runs one and returns its
-    figures (req/s under "rps")."""
+    """Windows of load until two in a row are within `tolerance_pct` of each other, or
+    until the next would go past `cap_s`; at least two windows whatever the cap.
+    `window()` runs one and returns its figures (req/s under "rps")."""
     windows: list[dict[str, Any]] = []
     while True:
         windows.append(window())

@@ -80,7 +80,7 @@ def parse_args(argv: list[str] | None) -> tuple[Settings, argparse.Namespace]:
     parser.add_argument("--rounds", type=int, help="measuring rounds")
     parser.add_argument("--duration", type=float, help="seconds of wrk per round and endpoint")
     parser.add_argument("--warmup-window", type=float, help="seconds per warm-up window")
-    parser.add_argument("--warmup-cap", type=float, help="most warm-up seconds per endpoint")
+    parser.add_argument("--warmup-cap", type=float, help="most warm-up seconds per contender")
     parser.add_argument("--fixed-rate-duration", type=float, help="seconds per endpoint")
     parser.add_argument("--starts", type=int, help="start-up timings per contender")
     parser.add_argument(

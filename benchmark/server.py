@@ -176,11 +176,13 @@ class Server:
             )
 
     def log_tail(self, lines: int = 15) -> str:
+        """The server's last own lines (the app's access log lines left out)."""
         try:
             text = self.log_path.read_text(errors="replace")
         except OSError:
             return ""
-        return "\n".join(text.splitlines()[-lines:])
+        own = [line for line in text.splitlines() if "example_app.access" not in line]
+        return "\n".join(own[-lines:])
 
     def stop(self) -> None:
         if self.sampler is not None:
