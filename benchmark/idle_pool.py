@@ -32,6 +32,9 @@ from benchmark.constant_rate import parse_response
 CONNECT_TIMEOUT = 2.0  # seconds, also for the answer to the one GET /
 SETTLE_S = 0.2  # a server that closes without saying so has done it by then
 RETRY_S = 1.0  # after a failed re-open, wait this long before the next try
+# Re-opened at most this many per watcher tick (0.5 s): connections opened together
+# expire together, and 100 answers at once would stall whichever server is measured.
+REOPEN_PER_TICK = 10
 
 
 @dataclass
@@ -196,11 +199,13 @@ class IdlePool:
     def _refill(self, backend: _Backend) -> None:
         """Open connections the server closed again, up to what it kept at the start."""
         now = time.monotonic()
-        while (
-            not self._stop.is_set()
-            and len(backend.opened_at) < backend.kept_at_start
-            and now >= backend.retry_after
-        ):
+        for _ in range(REOPEN_PER_TICK):
+            if (
+                self._stop.is_set()
+                or len(backend.opened_at) >= backend.kept_at_start
+                or now < backend.retry_after
+            ):
+                return
             sock = self._open_one(backend)
             if sock is None:
                 backend.retry_after = now + RETRY_S

@@ -188,11 +188,11 @@ def _warm_up(entries: list[Entry], ctx: Context) -> None:
 
 
 def _warm_up_one(entry: Entry, e: Endpoint, cap_s: float, ctx: Context) -> None:
-    key, url, s = entry.contender.key, _server(entry).url, ctx.settings
+    key, server, s = entry.contender.key, _server(entry), ctx.settings
 
     def window() -> dict[str, Any]:
         ctx.progress.phase(f"[warm-up] {key} {e.name}", s.warmup_window_s)
-        return run_wrk(url, e, ctx.shape, s.warmup_window_s)
+        return with_cpu(server, s, lambda: run_wrk(server.url, e, ctx.shape, s.warmup_window_s))
 
     warm = rounds.warm_up(window, s.warmup_window_s, cap_s, s.steady_pct)
     entry.result["endpoints"].setdefault(e.name, {})["warmup"] = warm

@@ -32,6 +32,7 @@ def _row(cells: list[str]) -> str:
 
 
 _LEFT = (
+    "server CPU µs/req per window",
     "contender",
     "endpoint",
     "keep-alive (observed)",
@@ -135,19 +136,20 @@ def _failed(figures: dict[str, Any]) -> str:
 
 def warmup_table(run: dict[str, Any]) -> str:
     header = ["contender", "endpoint", "steady", "seconds", "req/s per window"]
+    header += ["server CPU µs/req per window"]
     rows = []
     for c in _measured(run):
         for name in ENDPOINTS:
             w = c["endpoints"][name]["warmup"]
-            if w["steady"]:
-                steady = f"yes: last two within {w['last_change_pct']:.1f}%"
-            else:
-                steady = f"**no**: cap reached, last two {w['last_change_pct']:.1f}% apart"
+            change = w["last_change_pct"]
+            apart = f"last two {change['rps']:.1f}% apart in req/s, {change['cpu']:.1f}% in CPU"
+            steady = f"yes: {apart}" if w["steady"] else f"**no**, cap reached: {apart}"
             rates = ", ".join(f"{r:.0f}" for r in w["rps"])
             failed = sum(w["failed"])
+            costs = ", ".join(f"{r:.0f}" for r in w["server_cpu_us_per_request"])
             rows.append(
                 [c["label"], f"`{name}`", steady, f"{w['seconds']:g}",
-                 rates + (f" ({failed} failed)" if failed else "")]
+                 rates + (f" ({failed} failed)" if failed else ""), costs]
             )  # fmt: skip
     return _table(header, rows)
 
@@ -318,7 +320,8 @@ def markdown(run: dict[str, Any]) -> str:
         ]
     parts += [
         f"### Warm-up: {s['warmup_window_s']:g} s windows until two in a row are within "
-        f"{s['steady_pct']:g}% (at most {s['warmup_cap_s']:g} s per contender)",
+        f"{s['steady_pct']:g}% in req/s and in server CPU per request (at most "
+        f"{s['warmup_cap_s']:g} s per contender)",
         warmup_table(run),
         f"### Latency at a fixed rate: {s['rate']:g} req/s, {s['connections']} connections, "
         f"{s['fixed_rate_s']:g} s, measured from the intended send time",

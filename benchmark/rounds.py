@@ -34,24 +34,38 @@ def change_pct(before: float, after: float) -> float:
 def warm_up(
     window: Callable[[], dict[str, Any]], window_s: float, cap_s: float, tolerance_pct: float
 ) -> dict[str, Any]:
-    """Windows of load until two in a row are within `tolerance_pct` of each other, or
-    until the next would go past `cap_s`; at least two windows whatever the cap.
-    `window()` runs one and returns its figures (req/s under "rps")."""
+    """Windows of load until two in a row agree within `tolerance_pct`, or until the next
+    would go past `cap_s`; at least two windows whatever the cap. `window()` runs one and
+    returns its figures.
+
+    Two in a row must agree in req/s and in the server's CPU time per request. On a
+    shared machine req/s moves with other programs' load, and can look steady while the
+    JVM's JIT is still making every request cheaper; CPU time per request follows the
+    server itself.
+    """
     windows: list[dict[str, Any]] = []
     while True:
         windows.append(window())
         rates = [w["rps"] for w in windows]
-        steady = len(rates) >= 2 and change_pct(rates[-2], rates[-1]) <= tolerance_pct
+        costs = [w["cpu"]["server_cpu_us_per_request"] for w in windows]
+        steady = (
+            len(windows) >= 2 and max(_last_change(rates), _last_change(costs)) <= tolerance_pct
+        )
         if steady or (len(windows) >= 2 and (len(windows) + 1) * window_s > cap_s + 1e-9):
             break
     return {
         "window_s": window_s,
         "rps": [round(r, 1) for r in rates],
+        "server_cpu_us_per_request": [round(c, 1) for c in costs],
         "failed": [w["failed"] for w in windows],
         "seconds": len(windows) * window_s,
         "steady": steady,
-        "last_change_pct": change_pct(rates[-2], rates[-1]) if len(rates) >= 2 else None,
+        "last_change_pct": {"rps": _last_change(rates), "cpu": _last_change(costs)},
     }
+
+
+def _last_change(values: list[float]) -> float:
+    return change_pct(values[-2], values[-1]) if len(values) >= 2 else 100.0
 
 
 def summarize(windows: list[dict[str, Any]]) -> dict[str, Any]:

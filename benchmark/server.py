@@ -114,6 +114,7 @@ class Server:
         self.process: subprocess.Popen[bytes] | None = None
         self.sampler: TreeSampler | None = None
         self.started_at = 0.0
+        self.stopped = False
 
     @property
     def url(self) -> str:
@@ -185,6 +186,11 @@ class Server:
         return "\n".join(own[-lines:])
 
     def stop(self) -> None:
+        """Stop the server and its whole process group; once (a failed contender is
+        stopped at once, and again by its `with`: by then its group id may be another's)."""
+        if self.stopped:
+            return
+        self.stopped = True
         if self.sampler is not None:
             self.sampler.stop()
         process = self.process
