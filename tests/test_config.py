@@ -6,6 +6,7 @@ A bad value raises ConfigError whose message names the variable.
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 
@@ -18,6 +19,7 @@ from example_app.config import ENVIRONMENT_VARIABLES, Config, ConfigError, load_
 def test_empty_environment_gives_the_defaults():
     assert load_config({}) == Config(
         port=8000,
+        host="0.0.0.0",
         log_level="INFO",
         version=__version__,
         git_commit=None,
@@ -36,14 +38,14 @@ def test_service_name_is_example_app():
     assert load_config({}).service_name == "example-app"
 
 
+# Not PORT, VCAP_APP_PORT or WEB_CONCURRENCY: uwsgi.ini reads those itself and takes an
+# empty one as set (see "uWSGI's own variables" below).
 DEFAULTS = [
-    ("PORT", "port", 8000),
-    ("VCAP_APP_PORT", "port", 8000),
+    ("HOST", "host", "0.0.0.0"),
     ("LOG_LEVEL", "log_level", "INFO"),
     ("VERSION", "version", __version__),
     ("GIT_COMMIT", "git_commit", None),
     ("MAX_BODY_BYTES", "max_body_bytes", 1024 * 1024),
-    ("WEB_CONCURRENCY", "processes", 2),
     ("PROMETHEUS_MULTIPROC_DIR", "metrics_dir", None),
     ("OUTBOUND_TIMEOUT", "outbound_timeout", 2.0),
     ("REDIS_URL", "redis_url", None),
@@ -59,7 +61,7 @@ def test_empty_variable_gives_the_default(variable, attribute, default):
 
 @pytest.mark.parametrize(
     ("variable", "attribute", "default"),
-    [row for row in DEFAULTS if row[0] not in ("GIT_COMMIT", "PROMETHEUS_MULTIPROC_DIR")],
+    [row for row in DEFAULTS if row[0] not in ("HOST", "PROMETHEUS_MULTIPROC_DIR")],
 )
 def test_whitespace_only_validated_variable_gives_the_default(variable, attribute, default):
     assert getattr(load_config({variable: " \t "}), attribute) == default
@@ -80,21 +82,40 @@ def test_port_beats_vcap_app_port():
     assert load_config({"PORT": "8080", "VCAP_APP_PORT": "9090"}).port == 8080
 
 
-def test_empty_port_falls_back_to_vcap_app_port():
-    # An empty variable counts as unset everywhere else in the configuration.
-    assert load_config({"PORT": "", "VCAP_APP_PORT": "9090"}).port == 9090
-
-
-@pytest.mark.parametrize(("raw", "port"), [("1", 1), ("65535", 65535), (" 8080 ", 8080)])
+@pytest.mark.parametrize(("raw", "port"), [("1", 1), ("65535", 65535), ("08080", 8080)])
 def test_port_accepts_integers_from_1_to_65535(raw, port):
     assert load_config({"PORT": raw}).port == port
 
 
-@pytest.mark.parametrize("raw", ["0", "65536", "-1", "abc", "80.5", "0x50", "8080abc"])
+@pytest.mark.parametrize(
+    "raw", ["0", "65536", "-1", "abc", "80.5", "0x50", "8080abc", "+80", "\u0668\u0660"]
+)
 @pytest.mark.parametrize("variable", ["PORT", "VCAP_APP_PORT"])
 def test_invalid_port_raises_config_error_naming_the_variable(variable, raw):
     with pytest.raises(ConfigError, match=rf"^{variable} must be an integer from 1 to 65535"):
         load_config({variable: raw})
+
+
+# --- uWSGI's own variables: PORT, VCAP_APP_PORT, WEB_CONCURRENCY ---------------------------
+# uwsgi.ini reads them itself, and its `if-env` takes a variable that is set but empty as
+# set: an empty PORT would bind a random port, an empty WEB_CONCURRENCY start no worker.
+# It pastes the value in as it is: " 8080" would name a metrics directory with a space.
+
+UWSGI_NUMBERS = [("PORT", 65535), ("VCAP_APP_PORT", 65535), ("WEB_CONCURRENCY", 64)]
+
+
+@pytest.mark.parametrize("raw", ["", " ", " 8", "8 ", "\t8"])
+@pytest.mark.parametrize(("variable", "maximum"), UWSGI_NUMBERS)
+def test_a_uwsgi_number_that_is_empty_or_padded_is_refused(variable, maximum, raw):
+    message = f"{variable} must be an integer from 1 to {maximum}, got {raw!r}"
+    with pytest.raises(ConfigError, match=f"^{re.escape(message)}$"):
+        load_config({variable: raw})
+
+
+def test_an_empty_port_does_not_fall_back_to_vcap_app_port():
+    # uWSGI takes PORT when it is set at all, so an empty one is an error, not "unset".
+    with pytest.raises(ConfigError, match=r"^PORT "):
+        load_config({"PORT": "", "VCAP_APP_PORT": "9090"})
 
 
 def test_invalid_vcap_app_port_is_ignored_when_port_is_set():
@@ -108,6 +129,43 @@ def test_config_error_quotes_the_bad_value():
 
 def test_config_error_is_a_value_error():
     assert issubclass(ConfigError, ValueError)
+
+
+# --- HOST ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw", ["0.0.0.0", "127.0.0.1", "10.1.2.3", "[::]", "[::1]", "[fe80::1]", "[::ffff:1.2.3.4]"]
+)
+def test_host_accepts_an_ipv4_address_or_an_ipv6_address_in_brackets(raw):
+    assert load_config({"HOST": raw}).host == raw
+
+
+HOST_MESSAGE = (
+    r"^HOST must be an IPv4 address such as 0.0.0.0 or 127.0.0.1, or an IPv6 address in"
+    r" brackets such as \[::\] or \[::1\] \(a hostname is not taken\), got "
+)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "999.1.1.1",  # uWSGI would bind 255.255.255.255
+        "1.2.3",
+        "01.2.3.4",
+        "256.0.0.1",
+        "::1",  # uWSGI reads an IPv6 address only in brackets
+        "[::1",
+        "[127.0.0.1]",
+        "[fe80::1%eth0]",
+        "localhost",  # a name that does not resolve would bind 255.255.255.255 too
+        " 127.0.0.1",
+        " ",
+    ],
+)
+def test_host_that_is_not_an_address_literal_is_refused(raw):
+    with pytest.raises(ConfigError, match=HOST_MESSAGE + re.escape(repr(raw)) + "$"):
+        load_config({"HOST": raw})
 
 
 # --- LOG_LEVEL -----------------------------------------------------------------------------
@@ -163,6 +221,12 @@ def test_git_commit_is_read_from_git_commit():
 
 def test_empty_git_commit_is_none():
     assert load_config({"GIT_COMMIT": ""}).git_commit is None
+
+
+@pytest.mark.parametrize("raw", ["c" * 101, "cafe\n", "cafe\x1b[31m"])
+def test_invalid_git_commit_raises_config_error_naming_the_variable(raw):
+    with pytest.raises(ConfigError, match=r"^GIT_COMMIT must be printable text"):
+        load_config({"GIT_COMMIT": raw})
 
 
 # --- MAX_BODY_BYTES ------------------------------------------------------------------------
