@@ -4,6 +4,11 @@ Liveness answers "is the process able to serve at all"; it checks nothing else, 
 slow backing service never gets a healthy process restarted. Readiness runs every
 registered check and answers 503 when any fails, so the router stops sending traffic.
 Backing services add themselves by passing a HealthCheck to `create_app`.
+
+Readiness is public (the platform probes it, and so may anyone), so its answer says
+whether each check passed and how long it took, in words of the check's choosing that
+never hold an address or an error's text. The operator's detail, with both, goes to the
+log as a warning when a check fails.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import Protocol
 
 import falcon
 
-from example_app.clients import DownstreamError, ServiceClient
+from example_app.clients import DownstreamError, DownstreamTimeout, ServiceClient
 from example_app.logs import current_request_id
 from example_app.storage import ItemStore, StoreUnavailable
 
@@ -26,7 +31,10 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class CheckResult:
     ok: bool
+    # For the operator: may name hosts, ports and errors, so it is logged, never answered.
     detail: str
+    # For anyone who asks: no address, no error text. Empty: "check passed" or "failed".
+    public_detail: str = ""
 
 
 class HealthCheck(Protocol):
@@ -35,6 +43,14 @@ class HealthCheck(Protocol):
     name: str
 
     def check(self) -> CheckResult: ...
+
+
+# What readiness says of the store to anyone: what it is and whether it answers.
+_PUBLIC_STORE_DETAIL = {
+    ("redis", True): "Redis answered",
+    ("redis", False): "Redis is unavailable",
+    ("memory", True): "memory: embedded, per worker, lost on restart",
+}
 
 
 class StoreCheck:
@@ -46,10 +62,12 @@ class StoreCheck:
         self._store = store
 
     def check(self) -> CheckResult:
+        backend = self._store.backend
         try:
-            return CheckResult(ok=True, detail=self._store.ping())
+            detail = self._store.ping()
         except StoreUnavailable as error:
-            return CheckResult(ok=False, detail=str(error))
+            return CheckResult(False, str(error), _PUBLIC_STORE_DETAIL.get((backend, False), ""))
+        return CheckResult(True, detail, _PUBLIC_STORE_DETAIL.get((backend, True), ""))
 
 
 class DownstreamCheck:
@@ -66,8 +84,17 @@ class DownstreamCheck:
                 "GET", service.health_path, current_request_id.get() or "", retries=False
             )
         except DownstreamError as error:
-            return CheckResult(ok=False, detail=str(error))
-        return CheckResult(ok=200 <= status < 300, detail=f"{service.url} answered {status}")
+            failure = "did not answer in time" if isinstance(error, DownstreamTimeout) else None
+            return CheckResult(
+                ok=False,
+                detail=str(error),
+                public_detail=f"{service.name} {failure or 'could not be reached'}",
+            )
+        return CheckResult(
+            ok=200 <= status < 300,
+            detail=f"{service.url} answered {status}",
+            public_detail=f"{service.name} answered {status}",
+        )
 
 
 class LivenessResource:
@@ -90,11 +117,15 @@ class ReadinessResource:
         started = time.perf_counter()
         try:
             result = check.check()
-        except Exception as error:  # a broken check means "not ready", not a 500
+        except Exception:  # a broken check means "not ready", not a 500
             log.warning("health check failed", extra={"check": check.name}, exc_info=True)
-            result = CheckResult(ok=False, detail=f"check raised {type(error).__name__}")
+            result = CheckResult(ok=False, detail="raised")
+        else:
+            if not result.ok:
+                extra = {"check": check.name, "detail": result.detail}
+                log.warning("health check failed", extra=extra)
         return {
             "status": "up" if result.ok else "down",
-            "detail": result.detail,
+            "detail": result.public_detail or ("check passed" if result.ok else "check failed"),
             "duration_ms": round((time.perf_counter() - started) * 1000, 2),
         }

@@ -11,14 +11,16 @@ class PassingCheck:
     name = "database"
 
     def check(self):
-        return CheckResult(ok=True, detail="connected in 2 ms")
+        return CheckResult(
+            ok=True, detail="db.internal:5432 answered in 2 ms", public_detail="answered in 2 ms"
+        )
 
 
 class FailingCheck:
     name = "cache"
 
     def check(self):
-        return CheckResult(ok=False, detail="connection refused")
+        return CheckResult(ok=False, detail="10.0.0.7:11211 refused the connection")
 
 
 class RaisingCheck:
@@ -74,12 +76,55 @@ def test_readiness_with_a_passing_check_is_200_ready(ready_client):
     assert result.json["status"] == "ready"
 
 
-def test_readiness_shows_a_passing_checks_detail(ready_client):
+def test_readiness_shows_a_passing_checks_public_detail(ready_client):
     result = ready_client.simulate_get("/health/ready")
 
     check = result.json["checks"]["database"]
     assert check["status"] == "up"
-    assert check["detail"] == "connected in 2 ms"
+    assert check["detail"] == "answered in 2 ms"
+
+
+def test_readiness_never_shows_a_checks_operator_detail(make_client):
+    client = make_client(health_checks=(PassingCheck(), FailingCheck()))
+
+    result = client.simulate_get("/health/ready")
+
+    assert "internal" not in result.text
+    assert "10.0.0.7" not in result.text
+    assert "refused" not in result.text
+
+
+def test_a_check_without_a_public_detail_is_check_passed_or_check_failed(make_client):
+    class QuietPassingCheck:
+        name = "quiet"
+
+        def check(self):
+            return CheckResult(ok=True, detail="10.0.0.8:9000 is fine")
+
+    client = make_client(health_checks=(QuietPassingCheck(), FailingCheck()))
+
+    checks = client.simulate_get("/health/ready").json["checks"]
+
+    assert checks["quiet"]["detail"] == "check passed"
+    assert checks["cache"]["detail"] == "check failed"
+
+
+def test_a_failing_check_is_logged_as_a_warning_with_its_operator_detail(make_client, logs):
+    client = make_client(health_checks=(FailingCheck(),))
+
+    client.simulate_get("/health/ready")
+
+    [entry] = logs.by_logger("example_app.health")
+    assert entry["level"] == "WARNING"
+    assert entry["message"] == "health check failed"
+    assert entry["check"] == "cache"
+    assert entry["detail"] == "10.0.0.7:11211 refused the connection"
+
+
+def test_a_passing_check_is_not_logged(ready_client, logs):
+    ready_client.simulate_get("/health/ready")
+
+    assert logs.by_logger("example_app.health") == []
 
 
 def test_readiness_lists_status_detail_and_duration_for_each_check(make_client):
@@ -105,7 +150,7 @@ def test_readiness_is_503_when_one_of_two_checks_fails(make_client):
     assert result.json["checks"]["database"]["status"] == "up"
     assert result.json["checks"]["cache"] == {
         "status": "down",
-        "detail": "connection refused",
+        "detail": "check failed",
         "duration_ms": result.json["checks"]["cache"]["duration_ms"],
     }
 
@@ -119,22 +164,23 @@ def test_readiness_is_503_when_a_check_raises(make_client):
     assert result.json["status"] == "not ready"
 
 
-def test_readiness_body_names_the_check_that_raised_and_its_error_type(make_client):
+def test_readiness_body_says_a_check_that_raised_failed(make_client):
     client = make_client(health_checks=(PassingCheck(), RaisingCheck()))
 
     result = client.simulate_get("/health/ready")
 
     queue = result.json["checks"]["queue"]
     assert queue["status"] == "down"
-    assert queue["detail"] == "check raised ConnectionError"
+    assert queue["detail"] == "check failed"
 
 
-def test_readiness_body_does_not_leak_the_raised_message(make_client):
+def test_readiness_body_does_not_leak_the_raised_error(make_client):
     client = make_client(health_checks=(RaisingCheck(),))
 
     result = client.simulate_get("/health/ready")
 
     assert "unreachable" not in result.text
+    assert "ConnectionError" not in result.text
     assert "Traceback" not in result.text
 
 
@@ -157,7 +203,7 @@ def test_readiness_runs_every_check_on_every_request(make_client):
 
         def check(self):
             self.calls += 1
-            return CheckResult(ok=True, detail=f"call {self.calls}")
+            return CheckResult(ok=True, detail="", public_detail=f"call {self.calls}")
 
     counting = CountingCheck()
     client = make_client(health_checks=(counting,))
