@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import io
+
 import msgspec
 import pytest
 
@@ -282,6 +284,124 @@ def test_post_without_content_length_within_the_limit_is_accepted(small_client, 
 
     assert result.status_code == 200
     assert result.json == {"a": 1}
+
+
+# --- 400 and 408: a body that does not arrive whole ----------------------------------------
+# uWSGI's wsgi.input raises OSError("error during read(N) on wsgi.input") when the client
+# closed the connection mid-body, and OSError("timeout during read(N) on wsgi.input")
+# when the rest did not come within its socket timeout. Other servers return short reads.
+
+
+class TrickleStream(io.RawIOBase):
+    """A wsgi.input that gives at most `piece` bytes a read, then b"" when `data` ends."""
+
+    def __init__(self, data: bytes, piece: int) -> None:
+        self._data = io.BytesIO(data)
+        self._piece = piece
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        chunk = self._data.read(min(len(buffer), self._piece))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+class FailingStream(io.RawIOBase):
+    """A wsgi.input whose every read raises `error`, as uWSGI's does."""
+
+    def __init__(self, error: OSError) -> None:
+        self.error = error
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        raise self.error
+
+
+def post_declaring(client, content_length, stream, path="/", method="POST"):
+    return client.simulate_request(
+        method,
+        path,
+        headers={"Content-Type": "application/json", "Content-Length": str(content_length)},
+        extras={"wsgi.input": stream},
+    )
+
+
+def test_a_body_that_arrives_in_pieces_is_read_whole(client):
+    body = b'{"a": "' + b"x" * 100 + b'"}'
+
+    result = post_declaring(client, len(body), TrickleStream(body, piece=7))
+
+    assert result.status_code == 200
+    assert result.json == {"a": "x" * 100}
+
+
+def test_a_body_that_ends_before_its_content_length_is_400(client):
+    result = post_declaring(client, 100, TrickleStream(b'{"a": 1,  ', piece=4))
+
+    assert_json_error(result, 400)
+    assert result.json["title"] == "Body ended early"
+    assert result.json["description"] == "The body ended after 10 of its 100 bytes."
+
+
+def test_a_body_cut_off_by_the_client_closing_the_connection_is_400(client):
+    stream = FailingStream(OSError("error during read(100) on wsgi.input"))
+
+    result = post_declaring(client, 100, stream)
+
+    assert_json_error(result, 400)
+    assert result.json["title"] == "Body ended early"
+
+
+def test_a_body_that_stops_arriving_until_the_server_times_out_is_408(client):
+    stream = FailingStream(OSError("timeout during read(100) on wsgi.input"))
+
+    result = post_declaring(client, 100, stream)
+
+    assert_json_error(result, 408)
+    assert result.json["title"] == "Body timed out"
+
+
+def test_a_socket_timeout_from_another_server_is_408(client):
+    result = post_declaring(client, 100, FailingStream(TimeoutError("timed out")))
+
+    assert_json_error(result, 408)
+
+
+def test_a_chunked_upload_that_times_out_is_408(client):
+    stream = FailingStream(OSError("timeout during read(1048577) on wsgi.input"))
+
+    result = post_without_content_length(client, stream)
+
+    assert_json_error(result, 408)
+
+
+def test_an_item_body_that_ends_early_is_400(client):
+    result = post_declaring(
+        client, 100, TrickleStream(b'{"a": 1', piece=100), path="/items/k", method="PUT"
+    )
+
+    assert_json_error(result, 400)
+    assert client.simulate_get("/items/k").status_code == 404  # nothing stored
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        OSError("error during read(100) on wsgi.input"),
+        OSError("timeout during read(100) on wsgi.input"),
+        ConnectionResetError(104, "Connection reset by peer"),
+    ],
+    ids=["closed", "timed-out", "reset"],
+)
+def test_an_unfinished_body_writes_no_error_log_line(client, logs, error):
+    post_declaring(client, 100, FailingStream(error))
+
+    assert [line for line in logs.lines() if line["level"] in ("ERROR", "CRITICAL")] == []
+    assert "Traceback" not in logs.text()
 
 
 # --- the fast parser and the standard library agree -------------------------------------
