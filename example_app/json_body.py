@@ -5,7 +5,8 @@ before it is read), 400 for anything that is not a well-formed UTF-8 JSON object
 
 A body the client does not finish is the client's fault, never a 500: 400 when the
 connection ends before the Content-Length's bytes, 408 when they stop coming for longer
-than the server waits.
+than the server waits. And a request that gives both Content-Length and
+Transfer-Encoding is refused before anything is read (RFC 9112, section 6.3).
 
 Bodies are parsed, and JSON responses written, with msgspec: about three times faster
 than the standard library here, and exact where orjson is not (integers past 64 bits).
@@ -18,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import falcon
@@ -35,6 +37,7 @@ JSON_HANDLER = falcon.media.JSONHandler(dumps=msgspec.json.encode, loads=msgspec
 
 
 def read_json_object(req: falcon.Request, max_body_bytes: int) -> dict[str, Any]:
+    reject_ambiguous_framing(req.env)
     _require_json_media_type(req.content_type)
     raw = _read_bounded(req, max_body_bytes)
     document = _parse(raw)
@@ -44,6 +47,21 @@ def read_json_object(req: falcon.Request, max_body_bytes: int) -> dict[str, Any]
             description=f"Expected a JSON object, got a JSON {_json_type_name(document)}.",
         )
     return document
+
+
+def reject_ambiguous_framing(environ: Mapping[str, Any]) -> None:
+    """400 for a request with both Transfer-Encoding and Content-Length.
+
+    RFC 9112 section 6.3: such a message "ought to be handled as an error", because a
+    proxy in front and this server may disagree on where its body ends, which is how
+    requests are smuggled past a proxy. uWSGI would believe the Content-Length. Two
+    lookups in the WSGI environ, cheap enough for every request.
+    """
+    if "HTTP_TRANSFER_ENCODING" in environ and "CONTENT_LENGTH" in environ:
+        raise falcon.HTTPBadRequest(
+            title="Ambiguous body length",
+            description="Send either Content-Length or Transfer-Encoding, not both.",
+        )
 
 
 def _require_json_media_type(content_type: str | None) -> None:

@@ -1,8 +1,9 @@
-"""Bodies that do not arrive whole, against the app under uWSGI.
+"""Bodies that do not arrive whole, and ambiguous framing, against the app under uWSGI.
 
 A client that declares more than it sends gets 400 when it ends the connection and 408
 when it stops sending for uWSGI's socket timeout: never a 500, never an ERROR line or a
-traceback. Each request goes over a raw socket, the way such clients send it.
+traceback. A request with both Content-Length and Transfer-Encoding gets 400 (RFC 9112,
+section 6.3). Each request goes over a raw socket, the way such clients send it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import socket
 import time
 import uuid
 from collections.abc import Iterator
+
+import pytest
 
 from service_tests.harness import REPO_ROOT, AppServer
 
@@ -112,3 +115,50 @@ def test_a_body_that_stops_arriving_is_answered_408_within_the_socket_timeout(
     assert body["title"] == "Body timed out"
     assert waited < deadline, f"answered after {waited:.1f} s"
     assert_no_error_logged(app_server, request_id)
+
+
+@pytest.mark.parametrize(("method", "path"), [("POST", "/"), ("PUT", "/items/smuggled")])
+def test_content_length_with_transfer_encoding_is_answered_400(
+    app_server: AppServer, method: str, path: str
+) -> None:
+    body = b'{"a": 1}'
+    chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    request_id = new_request_id()
+    with raw_connection(app_server) as sock:
+        sock.sendall(
+            head(
+                method,
+                path,
+                request_id,
+                "Content-Type: application/json",
+                f"Content-Length: {len(chunked)}",
+                "Transfer-Encoding: chunked",
+            )
+            + chunked
+        )
+
+        status, answer = read_answer(sock, timeout=5)
+
+    assert status == 400
+    assert answer["title"] == "Ambiguous body length"
+    assert app_server.get("/items/smuggled").status == 404  # nothing was stored
+
+
+def test_transfer_encoding_alone_is_still_answered_411(app_server: AppServer) -> None:
+    # uWSGI sets CONTENT_LENGTH only when the header came: chunked alone is not ambiguous.
+    request_id = new_request_id()
+    with raw_connection(app_server) as sock:
+        sock.sendall(
+            head(
+                "POST",
+                "/",
+                request_id,
+                "Content-Type: application/json",
+                "Transfer-Encoding: chunked",
+            )
+            + b'8\r\n{"a": 1}\r\n0\r\n\r\n'
+        )
+
+        status, _ = read_answer(sock, timeout=5)
+
+    assert status == 411

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import io
 
+import falcon
 import msgspec
 import pytest
+
+from example_app.json_body import reject_ambiguous_framing
 
 SMALL_LIMIT = 64
 
@@ -402,6 +405,61 @@ def test_an_unfinished_body_writes_no_error_log_line(client, logs, error):
 
     assert [line for line in logs.lines() if line["level"] in ("ERROR", "CRITICAL")] == []
     assert "Traceback" not in logs.text()
+
+
+# --- 400: Content-Length and Transfer-Encoding together ------------------------------------
+# RFC 9112 section 6.3: a proxy and this server could disagree on where such a body ends,
+# which is how a request is smuggled past the proxy.
+
+BOTH_LENGTHS = {"Content-Length": "8", "Transfer-Encoding": "chunked"}
+
+
+@pytest.mark.parametrize(("method", "path"), [("POST", "/"), ("PUT", "/items/k")])
+def test_a_body_with_both_content_length_and_transfer_encoding_is_400(client, method, path):
+    result = client.simulate_request(
+        method, path, body=b'{"a": 1}', headers={"Content-Type": "application/json", **BOTH_LENGTHS}
+    )
+
+    assert_json_error(result, 400)
+    assert result.json["title"] == "Ambiguous body length"
+
+
+def test_both_lengths_are_refused_before_the_body_is_read(client, recording_stream):
+    stream = recording_stream(b'{"a": 1}')
+
+    result = client.simulate_post(
+        "/",
+        headers={"Content-Type": "application/json", **BOTH_LENGTHS},
+        extras={"wsgi.input": stream},
+    )
+
+    assert result.status_code == 400
+    assert stream.bytes_read == 0
+
+
+def test_both_lengths_are_refused_before_the_media_type_is_judged(client):
+    result = client.simulate_post(
+        "/", body=b"x", headers={**BOTH_LENGTHS, "Content-Type": "text/plain"}
+    )
+
+    assert_json_error(result, 400)
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "DELETE", "OPTIONS", "POST"])
+def test_reject_ambiguous_framing_refuses_any_request_with_both_headers(method):
+    environ = {"REQUEST_METHOD": method, "CONTENT_LENGTH": "0", "HTTP_TRANSFER_ENCODING": "x"}
+
+    with pytest.raises(falcon.HTTPBadRequest):
+        reject_ambiguous_framing(environ)
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [{}, {"CONTENT_LENGTH": "8"}, {"HTTP_TRANSFER_ENCODING": "chunked"}],
+    ids=["neither", "content-length", "transfer-encoding"],
+)
+def test_reject_ambiguous_framing_lets_one_or_no_length_through(environ):
+    reject_ambiguous_framing(environ)
 
 
 # --- the fast parser and the standard library agree -------------------------------------
