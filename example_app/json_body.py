@@ -37,7 +37,7 @@ JSON_HANDLER = falcon.media.JSONHandler(dumps=msgspec.json.encode, loads=msgspec
 
 
 def read_json_object(req: falcon.Request, max_body_bytes: int) -> dict[str, Any]:
-    reject_ambiguous_framing(req.env)
+    # RequestMiddleware has already refused ambiguous framing (reject_ambiguous_framing).
     _require_json_media_type(req.content_type)
     raw = _read_bounded(req, max_body_bytes)
     document = _parse(raw)
@@ -65,6 +65,8 @@ def reject_ambiguous_framing(environ: Mapping[str, Any]) -> None:
 
 
 def _require_json_media_type(content_type: str | None) -> None:
+    if content_type == JSON_MEDIA_TYPE:
+        return  # what nearly every client sends: no need to parse it
     if content_type is None:
         raise falcon.HTTPUnsupportedMediaType(
             description="Send the body with Content-Type: application/json."
@@ -82,13 +84,10 @@ def _require_json_media_type(content_type: str | None) -> None:
 
 
 def _read_bounded(req: falcon.Request, max_body_bytes: int) -> bytes:
-    too_large = falcon.HTTPContentTooLarge(
-        description=f"The body must be at most {max_body_bytes} bytes."
-    )
     declared = req.content_length
     if declared is not None:
         if declared > max_body_bytes:
-            raise too_large
+            raise _too_large(max_body_bytes)
         return _read_exactly(req.stream, declared)
     if req.get_header("Transfer-Encoding") is None:
         return b""  # HTTP/1.1: no length and no chunking means no body
@@ -99,8 +98,14 @@ def _read_bounded(req: falcon.Request, max_body_bytes: int) -> bytes:
     # from "over it", and never more than that.
     raw = _read(req.stream, max_body_bytes + 1)
     if len(raw) > max_body_bytes:
-        raise too_large
+        raise _too_large(max_body_bytes)
     return raw
+
+
+def _too_large(max_body_bytes: int) -> falcon.HTTPError:
+    return falcon.HTTPContentTooLarge(
+        description=f"The body must be at most {max_body_bytes} bytes."
+    )
 
 
 def _read_exactly(stream: ReadableIO, length: int) -> bytes:

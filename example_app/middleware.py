@@ -12,6 +12,7 @@ from typing import TypeGuard
 
 import falcon
 
+from example_app.json_body import reject_ambiguous_framing
 from example_app.logs import JsonLines, current_request_id
 from example_app.metrics import UNMATCHED_ROUTE, Metrics
 
@@ -21,7 +22,7 @@ _MAX_REQUEST_ID_LENGTH = 128
 
 
 class RequestMiddleware:
-    """Gives each request an id, then logs it and counts it once answered.
+    """Gives each request an id, refuses ambiguous framing, then logs and counts it.
 
     The id comes from the caller's X-Request-ID when it is sane (so one id follows a
     request across services) or is made here, and goes back on the response. A made id
@@ -48,6 +49,8 @@ class RequestMiddleware:
         context.request_id = request_id
         context.request_id_token = current_request_id.set(request_id)
         resp.set_header(REQUEST_ID_HEADER, request_id)
+        # Last, so that the 400 carries the id and is logged and counted like any answer.
+        reject_ambiguous_framing(req.env)
 
     def process_response(
         self, req: falcon.Request, resp: falcon.Response, resource: object, req_succeeded: bool

@@ -495,3 +495,15 @@ def test_integers_past_64_bits_come_back_exactly(client, post_json):
 
     assert result.status_code == 200
     assert result.text == f'{{"a":{big}}}'
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/"), ("GET", "/health/live"), ("GET", "/metrics"), ("DELETE", "/items/apple")],
+)
+def test_both_lengths_are_refused_on_every_request_not_only_those_with_a_body(client, method, path):
+    result = client.simulate_request(method, path, headers=BOTH_LENGTHS)
+
+    assert_json_error(result, 400)
+    assert result.json["title"] == "Ambiguous body length"
+    assert result.headers["X-Request-ID"]
