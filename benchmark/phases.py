@@ -24,7 +24,7 @@ from benchmark import rounds
 from benchmark.contenders import REPO, Contender
 from benchmark.idle_pool import IdlePool
 from benchmark.load import Endpoint, Shape, busy_pct, cpu_ticks, run_constant_rate, run_wrk
-from benchmark.plan import MIN_WARMUP_WINDOWS, Settings, cpu_set
+from benchmark.plan import Settings, cpu_set
 from benchmark.server import BenchmarkError, Server, check_answers, probe_keep_alive
 
 MIB = 1024 * 1024
@@ -173,15 +173,15 @@ def _focus(entries: list[Entry], on: Entry) -> None:
 
 def _warm_up(entries: list[Entry], ctx: Context) -> None:
     """Each contender in turn, its endpoints one after the other, within one budget per
-    contender (--warmup-cap): an endpoint may use what the earlier ones left, less two
-    windows for each endpoint still to come. The JVM spends most of it on the first."""
+    contender (--warmup-cap): each endpoint may use an equal share of what is left, so
+    an endpoint that is steady soon leaves more to the next (the JVM's JIT warms each
+    endpoint's own code, Jackson's for POST /, only under that endpoint's load)."""
     s = ctx.settings
     for entry in _ok(entries):
         _focus(entries, entry)
         budget = s.warmup_cap_s
         for index, e in enumerate(ctx.endpoints):
-            later = len(ctx.endpoints) - index - 1
-            cap = budget - later * MIN_WARMUP_WINDOWS * s.warmup_window_s
+            cap = budget / (len(ctx.endpoints) - index)
             _attempt(entry, _warm_up_one, e, cap, ctx)
             if entry.ok:
                 budget -= entry.result["endpoints"][e.name]["warmup"]["seconds"]
@@ -194,7 +194,8 @@ def _warm_up_one(entry: Entry, e: Endpoint, cap_s: float, ctx: Context) -> None:
         ctx.progress.phase(f"[warm-up] {key} {e.name}", s.warmup_window_s)
         return with_cpu(server, s, lambda: run_wrk(server.url, e, ctx.shape, s.warmup_window_s))
 
-    warm = rounds.warm_up(window, s.warmup_window_s, cap_s, s.steady_pct)
+    steady = (s.steady_windows, s.steady_pct)
+    warm = rounds.warm_up(window, s.warmup_window_s, cap_s, steady)
     entry.result["endpoints"].setdefault(e.name, {})["warmup"] = warm
 
 

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 class Settings:
     mode: str  # "full" or "quick"
     starts: int  # start-up is timed this many times per contender, each alone; the median
-    warmup_window_s: float  # wrk windows until two in a row agree within steady_pct
-    warmup_cap_s: float  # per contender, both endpoints: the JVM may need tens of seconds
+    warmup_window_s: float  # wrk windows until `steady_windows` in a row agree within steady_pct
+    warmup_cap_s: float  # per contender, both endpoints: the JVM needs minutes on one CPU
+    steady_windows: int
     steady_pct: float
     rounds: int  # measuring rounds, each a window per contender and endpoint
     round_s: float  # seconds of wrk per window
@@ -25,7 +26,7 @@ class Settings:
 FULL = {
     "starts": 3,
     "warmup_window_s": 5.0,
-    "warmup_cap_s": 90.0,
+    "warmup_cap_s": 120.0,
     "rounds": 5,
     "round_s": 8.0,
     "fixed_rate_s": 15.0,
@@ -45,7 +46,7 @@ ENDPOINT_COUNT = 2  # GET /, POST /
 # a graceful stop (the JVM's 3 s dominate); all started at once, checks and the idle pool;
 # what a wrk window and a fixed-rate run add to their own duration; warm-up windows a
 # contender and endpoint typically needs on a shared machine.
-_START_S = 4.0
+_START_S = 2.5
 _SHARED_START_S = 8.0
 _WINDOW_OVERHEAD_S = 0.1
 _FIXED_RATE_OVERHEAD_S = 0.7
@@ -63,23 +64,24 @@ def cpu_set(spec: str) -> set[int]:
 
 
 def planned_seconds(settings: Settings, contenders: int, warmup_s: float) -> float:
-    """The run's length with `warmup_s` seconds of warm-up per contender."""
+    """The run's length with `warmup_s` seconds of warm-up in all."""
     pairs = contenders * ENDPOINT_COUNT
     startup = contenders * settings.starts * _START_S + _SHARED_START_S
-    windows = warmup_s / settings.warmup_window_s
-    warmup = contenders * (warmup_s + windows * _WINDOW_OVERHEAD_S)
+    warmup = warmup_s * (1 + _WINDOW_OVERHEAD_S / settings.warmup_window_s)
     rounds = settings.rounds * pairs * (settings.round_s + _WINDOW_OVERHEAD_S)
     fixed_rate = pairs * (settings.fixed_rate_s + _FIXED_RATE_OVERHEAD_S)
     return startup + warmup + rounds + fixed_rate
 
 
-def plan(settings: Settings, contenders: int) -> tuple[float, float]:
-    """(typical, longest) run length in seconds: the warm-up's length depends on how soon
-    each contender is steady, at most its cap."""
+def plan(settings: Settings, contenders: int, jvms: int) -> tuple[float, float]:
+    """(typical, longest) run length in seconds. The warm-up's length depends on how soon
+    each contender is steady: the Python servers typically within a few windows, a JVM
+    (`jvms` of the contenders) typically not within its cap."""
     window = settings.warmup_window_s
-    least = ENDPOINT_COUNT * MIN_WARMUP_WINDOWS * window
-    longest = max(least, settings.warmup_cap_s)
+    longest = max(ENDPOINT_COUNT * MIN_WARMUP_WINDOWS * window, settings.warmup_cap_s)
     typical = min(longest, ENDPOINT_COUNT * _TYPICAL_WARMUP_WINDOWS * window)
-    return planned_seconds(settings, contenders, typical), planned_seconds(
-        settings, contenders, longest
+    typical_total = (contenders - jvms) * typical + jvms * longest
+    return (
+        planned_seconds(settings, contenders, typical_total),
+        planned_seconds(settings, contenders, contenders * longest),
     )

@@ -135,14 +135,16 @@ def _failed(figures: dict[str, Any]) -> str:
 
 
 def warmup_table(run: dict[str, Any]) -> str:
+    steady_windows = run["settings"]["steady_windows"]
     header = ["contender", "endpoint", "steady", "seconds", "req/s per window"]
     header += ["server CPU µs/req per window"]
     rows = []
     for c in _measured(run):
         for name in ENDPOINTS:
             w = c["endpoints"][name]["warmup"]
-            change = w["last_change_pct"]
-            apart = f"last two {change['rps']:.1f}% apart in req/s, {change['cpu']:.1f}% in CPU"
+            spread = w["last_spread_pct"]
+            last = f"last {min(len(w['rps']), steady_windows)}"
+            apart = f"{last} {spread['rps']:.1f}% apart in req/s, {spread['cpu']:.1f}% in CPU"
             steady = f"yes: {apart}" if w["steady"] else f"**no**, cap reached: {apart}"
             rates = ", ".join(f"{r:.0f}" for r in w["rps"])
             failed = sum(w["failed"])
@@ -319,8 +321,8 @@ def markdown(run: dict[str, Any]) -> str:
             throughput_table(run, endpoint),
         ]
     parts += [
-        f"### Warm-up: {s['warmup_window_s']:g} s windows until two in a row are within "
-        f"{s['steady_pct']:g}% in req/s and in server CPU per request (at most "
+        f"### Warm-up: {s['warmup_window_s']:g} s windows until {s['steady_windows']} in a "
+        f"row are within {s['steady_pct']:g}% in req/s and in server CPU per request (at most "
         f"{s['warmup_cap_s']:g} s per contender)",
         warmup_table(run),
         f"### Latency at a fixed rate: {s['rate']:g} req/s, {s['connections']} connections, "

@@ -1,6 +1,6 @@
 """The benchmark: the shipped service against the limit of its stack and the Spring baseline.
 
-    make bench              # the full run (about 13 minutes)
+    make bench              # the full run (about 15 minutes)
     make bench QUICK=1      # a functional check (CI): every contender, every phase, briefly
     python -m benchmark.run --before 79c53f7   # the shipped service before and after
     python -m benchmark.run --help
@@ -49,7 +49,10 @@ BODY_FILE = REPO / "benchmark" / "body.json"
 ENDPOINTS = (Endpoint("GET /", None), Endpoint("POST /", BODY_FILE))
 RESULTS_DIR = REPO / "benchmark" / "results"
 QUIET_PCT = 10.0  # CPU use by others below which the machine counts as quiet
-STEADY_PCT = 5.0  # two warm-up windows this close (in req/s) count as steady
+# Warm-up windows this many in a row, this close in req/s and in server CPU per request,
+# count as steady (benchmark/rounds.py says why three).
+STEADY_WINDOWS = 3
+STEADY_PCT = 5.0
 
 
 def parse_args(argv: list[str] | None) -> tuple[Settings, argparse.Namespace]:
@@ -110,6 +113,7 @@ def parse_args(argv: list[str] | None) -> tuple[Settings, argparse.Namespace]:
             phases[name] = value
     settings = Settings(
         mode="quick" if args.quick else "full",
+        steady_windows=STEADY_WINDOWS,
         steady_pct=STEADY_PCT,
         rate=args.rate,
         connections=args.connections,
@@ -270,7 +274,8 @@ def run_benchmark(
     if busy >= QUIET_PCT:
         print(f"bench: warning: other programs keep a CPU {busy:.0f}% busy; expect noisy "
               "numbers (see the CPU table)", file=sys.stderr)  # fmt: skip
-    typical, longest = plan(settings, len(contenders))
+    jvms = sum(c.key == "spring" for c in contenders)
+    typical, longest = plan(settings, len(contenders), jvms)
     print(f"bench: {settings.mode} run of {len(contenders)} contenders: about "
           f"{_minutes(typical)}, at most {_minutes(longest)} if every warm-up runs to its "
           "cap", file=sys.stderr, flush=True)  # fmt: skip
