@@ -13,6 +13,8 @@ import falcon
 import falcon.testing
 import pytest
 
+from example_app import logs
+
 MODULE = "example_app.wsgi"
 
 
@@ -24,15 +26,26 @@ def forget_wsgi_module() -> None:
 
 
 @pytest.fixture
-def import_wsgi(clean_environ, restore_root_logger):
+def import_wsgi(clean_environ, restore_root_logger, monkeypatch):
     """Import example_app.wsgi afresh, so its import-time build sees this test's environment.
 
     The environment starts without the configuration's variables, and the root logger,
-    which building the app reconfigures, is put back afterwards.
+    which building the app reconfigures, is put back afterwards. The app's buffered
+    access lines are flushed at the end, so that none reaches a later test's output.
     """
+    real_buffered_stdout_lines = logs.buffered_stdout_lines
+    made = []
+
+    def buffered_stdout_lines():
+        made.append(real_buffered_stdout_lines())
+        return made[-1]
+
+    monkeypatch.setattr(logs, "buffered_stdout_lines", buffered_stdout_lines)
     forget_wsgi_module()
     yield lambda: importlib.import_module(MODULE)
     forget_wsgi_module()
+    for lines in made:
+        lines.flush()
 
 
 BAD_VALUES = [
