@@ -26,7 +26,7 @@ class Settings:
 FULL = {
     "starts": 3,
     "warmup_window_s": 5.0,
-    "warmup_cap_s": 120.0,
+    "warmup_cap_s": 90.0,
     "rounds": 5,
     "round_s": 8.0,
     "fixed_rate_s": 15.0,

@@ -1,6 +1,6 @@
 """The benchmark: the shipped service against the limit of its stack and the Spring baseline.
 
-    make bench              # the full run (about 15 minutes)
+    make bench              # the full run (14-18 minutes)
     make bench QUICK=1      # a functional check (CI): every contender, every phase, briefly
     python -m benchmark.run --before 79c53f7   # the shipped service before and after
     python -m benchmark.run --help
