@@ -10,15 +10,20 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from example_app.breaker import CircuitBreaker, CircuitOpen
 from example_app.storage import Event, StoreUnavailable, change_event
 
-# Kept short so a Redis that is down costs a request at most about 2 s, and the worker
-# is never stuck; a dead connection is retried once on a fresh one.
-REDIS_CONNECT_TIMEOUT = 0.5
-REDIS_SOCKET_TIMEOUT = 1.0
-# Readiness must answer within a second (and inside the platform's health check
-# timeout) even when Redis hangs: its PING has a client of its own, quicker, no retry.
-HEALTH_CHECK_TIMEOUT = 0.4
+# A healthy Redis answers in about a millisecond. A worker waits at most this long for it
+# to connect, and again to answer (a frozen Redis accepts connections but never answers).
+# uWSGI's workers serve one request at a time, and /health/live waits for a free one, so
+# this must stay well below the platform's 1 s liveness timeout.
+REDIS_TIMEOUT = 0.25
+# After a failure, calls fail fast for this long, then one tries again (breaker.py). While
+# Redis is down a worker spends at most one REDIS_TIMEOUT per cool-down on it; once it is
+# back, items are served again within about this long.
+REDIS_COOL_DOWN = 1.0
+# The errors that mean Redis is down (or unreachable), rather than answering.
+REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError)
 
 
 class RedisItemStore:
@@ -26,9 +31,9 @@ class RedisItemStore:
 
     backend = "redis"
 
-    def __init__(self, client: redis.Redis, health_client: redis.Redis, namespace: str) -> None:
+    def __init__(self, client: redis.Redis, namespace: str) -> None:
         self._redis = client
-        self._health = health_client
+        self._breaker = CircuitBreaker(REDIS_DOWN, cool_down=REDIS_COOL_DOWN)
         self._item_prefix = f"{namespace}:item:"
         self._index = f"{namespace}:items"
         self.channel = namespace
@@ -39,18 +44,14 @@ class RedisItemStore:
         # and no connection is shared across uWSGI's fork.
         client = redis.Redis.from_url(
             url,
-            socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
-            socket_timeout=REDIS_SOCKET_TIMEOUT,
-            retry=Retry(NoBackoff(), retries=1),
+            socket_connect_timeout=REDIS_TIMEOUT,
+            socket_timeout=REDIS_TIMEOUT,
+            # A dead connection (Redis restarted) is retried once on a fresh one. A timeout
+            # is not: a Redis that did not answer in time will not answer the retry either.
+            retry=Retry(NoBackoff(), retries=1, supported_errors=(redis.ConnectionError,)),
             decode_responses=True,
         )
-        health_client = redis.Redis.from_url(
-            url,
-            socket_connect_timeout=HEALTH_CHECK_TIMEOUT,
-            socket_timeout=HEALTH_CHECK_TIMEOUT,
-            retry=Retry(NoBackoff(), retries=0),
-        )
-        return cls(client, health_client, namespace)
+        return cls(client, namespace)
 
     def get(self, key: str) -> Any | None:
         raw = self._call(self._redis.get, self._item_prefix + key)
@@ -86,8 +87,10 @@ class RedisItemStore:
         return keys
 
     def ping(self) -> str:
-        self._call(self._health.ping)
-        kwargs = self._health.connection_pool.connection_kwargs
+        # Through the breaker too: while Redis is known to be down, readiness says so at
+        # once, and once the cool-down is over its PING may be the probe.
+        self._call(self._redis.ping)
+        kwargs = self._redis.connection_pool.connection_kwargs
         where = kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}"
         return f"redis at {where}"
 
@@ -99,9 +102,8 @@ class RedisItemStore:
         # Pub/sub is fire and forget: the change is stored even if nobody listens.
         self._call(self._redis.publish, self.channel, json.dumps(event))
 
-    @staticmethod
-    def _call(command: Callable[..., Any], *args: Any) -> Any:
+    def _call(self, command: Callable[..., Any], *args: Any) -> Any:
         try:
-            return command(*args)
-        except (redis.ConnectionError, redis.TimeoutError) as error:
+            return self._breaker.call(command, *args)
+        except (CircuitOpen, *REDIS_DOWN) as error:
             raise StoreUnavailable(f"Redis is unavailable: {error}") from error

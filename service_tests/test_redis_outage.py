@@ -1,13 +1,16 @@
 """Redis taken away from a running app: clean 503s, readiness 503, no hung worker, and
-recovery by itself when Redis is back. Each test has an app of its own."""
+recovery by itself when Redis is back. Each test has an app of its own.
+(test_redis_freeze.py freezes Redis under load.)"""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 
+from example_app.redis_store import REDIS_COOL_DOWN, REDIS_TIMEOUT
 from service_tests.conftest import AppFactory
-from service_tests.harness import AppServer, RedisServer, wait_until
+from service_tests.harness import AppServer, HttpResponse, RedisServer, wait_until
 
 ITEM_REQUESTS = (
     ("GET", "/items/apple", None),
@@ -20,6 +23,19 @@ ITEM_REQUESTS = (
 def send(app: AppServer, method: str, path: str, body: bytes | None):
     headers = {"Content-Type": "application/json"} if body else {}
     return app.request(method, path, body, headers, timeout=10)
+
+
+def first_served(request: Callable[[], HttpResponse]) -> HttpResponse:
+    """The first answer to `request` that is not a 503, asked again until one comes.
+
+    After a failure each worker fails fast for REDIS_COOL_DOWN (the store's circuit
+    breaker), so a worker may answer 503 for that long after Redis is back."""
+    deadline = time.monotonic() + 2 * REDIS_COOL_DOWN
+    answer = request()
+    while answer.status == 503 and time.monotonic() < deadline:
+        time.sleep(0.05)
+        answer = request()
+    return answer
 
 
 def assert_store_unavailable(response) -> None:
@@ -63,8 +79,8 @@ def test_after_redis_returns_everything_recovers_without_a_restart(
     redis_server.start()  # same port: where the app's binding says Redis is
 
     assert wait_until(lambda: app.get("/health/ready").status == 200, timeout=5)
-    assert send(app, "PUT", "/items/after", b'{"ok": true}').status == 201
-    assert app.get("/items/after").json() == {"ok": True}
+    assert first_served(lambda: send(app, "PUT", "/items/after", b'{"ok": true}')).status == 201
+    assert first_served(lambda: app.get("/items/after")).json() == {"ok": True}
     assert not app.exited  # the same process served throughout
 
 
@@ -82,9 +98,9 @@ def test_a_hung_redis_gives_503_within_the_timeouts_not_a_hung_worker(
 
     assert_store_unavailable(response)
     assert ready.status == 503
-    # Bounded by the client's timeouts (1 s to answer, one retry), far below harakiri.
-    assert waited < 10, f"the request took {waited:.1f} s"
-    assert app.get("/items/apple").status == 200  # thawed: served again
+    # One REDIS_TIMEOUT (a timeout is not retried), far below harakiri.
+    assert waited < REDIS_TIMEOUT + 0.5, f"the request took {waited:.2f} s"
+    assert first_served(lambda: app.get("/items/apple")).status == 200  # thawed: served again
 
 
 def test_no_request_during_the_outage_was_a_500(
@@ -114,4 +130,4 @@ def test_a_put_refused_during_the_outage_stored_nothing(
     redis_server.start()
     wait_until(lambda: app.get("/health/ready").status == 200, timeout=5)
 
-    assert app.get("/items/lost").status == 404
+    assert first_served(lambda: app.get("/items/lost")).status == 404
