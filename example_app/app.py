@@ -21,6 +21,7 @@ from example_app.errors import (
     handle_unexpected_error,
     serialize_error,
 )
+from example_app.framing import GuardedApp
 from example_app.health import (
     DownstreamCheck,
     HealthCheck,
@@ -63,7 +64,7 @@ def create_app(
     metrics = Metrics(directory=config.metrics_dir)
     access_log = logging.getLevelNamesMapping()[config.log_level] <= logging.INFO
 
-    app = falcon.App(
+    app = GuardedApp(
         middleware=RequestMiddleware(metrics, access_lines or stdout_lines(), access_log)
     )
     app.req_options.media_handlers[falcon.MEDIA_JSON] = JSON_HANDLER

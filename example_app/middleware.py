@@ -12,6 +12,7 @@ from typing import TypeGuard
 
 import falcon
 
+from example_app.framing import REFUSAL
 from example_app.json_body import reject_ambiguous_framing
 from example_app.logs import JsonLines, current_request_id
 from example_app.metrics import UNMATCHED_ROUTE, Metrics
@@ -50,6 +51,9 @@ class RequestMiddleware:
         context.request_id_token = current_request_id.set(request_id)
         resp.set_header(REQUEST_ID_HEADER, request_id)
         # Last, so that the 400 carries the id and is logged and counted like any answer.
+        refusal = req.env.get(REFUSAL)  # a head uWSGI could not pass whole (framing.py)
+        if refusal is not None:
+            raise refusal
         reject_ambiguous_framing(req.env)
 
     def process_response(
