@@ -12,6 +12,7 @@ from typing import Any
 
 import falcon
 
+from example_app import drain
 from example_app.app import create_app
 from example_app.config import Config, ConfigError, load_config
 from example_app.logs import buffered_stdout_lines, configure_logging, stdout_lines
@@ -35,7 +36,11 @@ def build_app() -> falcon.App[Any, Any]:
         "starting",
         extra={"version": config.version, "port": config.port, "processes": config.processes},
     )
-    return create_app(config, access_lines=buffered_stdout_lines())
+    app = create_app(config, access_lines=buffered_stdout_lines())
+    uwsgi = sys.modules.get("uwsgi")  # there only when uWSGI runs this process
+    if uwsgi is not None:
+        drain.register(uwsgi)
+    return app
 
 
 app = build_app()

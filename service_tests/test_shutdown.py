@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from service_tests.conftest import AppFactory
-from service_tests.harness import AppServer, server_end, wait_until
+from service_tests.harness import AppServer, RedisServer, server_end, wait_until
 
 # uwsgi.ini's worker-reload-mercy: the longest a drain may take.
 DRAIN_LIMIT_SECONDS = 8
@@ -145,3 +145,75 @@ def test_sigterm_under_load_loses_no_access_line_and_no_count(start_app: AppFact
     # Every request the workers logged is counted too: each published its last counts
     # as it exited.
     assert _published_counts(app.metrics_dir, "GET", "/", 200) == len(logged)
+
+
+@dataclass
+class PutOutcomes:
+    """What each PUT sent during a drain came to, from the client's side."""
+
+    acknowledged: dict[str, int]  # key -> the value the app said it stored
+    refused: int  # never accepted: the platform's router retries these elsewhere
+    dropped: list[str]  # accepted, then closed or reset without an answer
+    server_errors: list[int]
+
+
+def _put_until_refused(app: AppServer, client: int, give_up_at: float, out: PutOutcomes) -> None:
+    for number in itertools.count():
+        if time.monotonic() > give_up_at:
+            return
+        key = f"drain-{client}-{number}"
+        connection = http.client.HTTPConnection(app.host, app.port, timeout=5)
+        try:
+            try:
+                connection.connect()
+            except (ConnectionRefusedError, TimeoutError):
+                out.refused += 1
+                return  # the instance is gone for this client: the router would go elsewhere
+            try:
+                connection.request(
+                    "PUT",
+                    f"/items/{key}",
+                    body=json.dumps({"n": number}).encode(),
+                    headers={"Content-Type": "application/json"},
+                )
+                response = connection.getresponse()
+                response.read()
+            except (OSError, http.client.HTTPException) as error:
+                out.dropped.append(f"{key}: {error!r}")
+                continue
+            if response.status >= 500:
+                out.server_errors.append(response.status)
+            elif response.status in (200, 201):
+                out.acknowledged[key] = number
+        finally:
+            connection.close()
+
+
+def test_sigterm_under_put_load_drops_no_accepted_connection_and_keeps_every_put(
+    start_app: AppFactory, redis_server: RedisServer
+) -> None:
+    app = start_app()
+    outcomes = PutOutcomes(acknowledged={}, refused=0, dropped=[], server_errors=[])
+    give_up_at = time.monotonic() + 25
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        clients = [
+            pool.submit(_put_until_refused, app, client, give_up_at, outcomes)
+            for client in range(8)
+        ]
+        assert wait_until(lambda: len(outcomes.acknowledged) >= 200, 10), "no load"
+        app.send_signal(signal.SIGTERM)
+        terminated_at = time.monotonic()
+        exit_code = app.wait_exit(timeout=DRAIN_LIMIT_SECONDS + 2)
+        exited_after = time.monotonic() - terminated_at
+        for client in clients:
+            client.result(timeout=30)
+
+    assert exit_code == 0
+    assert exited_after < 10  # Cloud Foundry's SIGKILL comes 10 s after SIGTERM
+    assert outcomes.dropped == []
+    assert outcomes.server_errors == []
+    assert outcomes.refused == 8  # every client ended on a refusal, none on a hang
+    stored = redis_server.client()
+    for key, number in outcomes.acknowledged.items():
+        assert json.loads(stored.get(f"example-app:item:{key}")) == {"n": number}, key

@@ -8,12 +8,13 @@ import importlib
 import json
 import logging
 import sys
+import types
 
 import falcon
 import falcon.testing
 import pytest
 
-from example_app import logs
+from example_app import drain, logs
 
 MODULE = "example_app.wsgi"
 
@@ -63,6 +64,20 @@ def test_import_with_a_good_environment_builds_an_app(import_wsgi):
 
     assert isinstance(wsgi.app, falcon.App)
     assert falcon.testing.TestClient(wsgi.app).simulate_get("/").text == "Hello world\n"
+
+
+def test_under_uwsgi_the_sigterm_drain_is_registered(import_wsgi, monkeypatch):
+    registered = []
+    uwsgi = types.SimpleNamespace(
+        opt={"master-fifo": b"/tmp/example-app-8000.fifo"},
+        sockets=[],
+        register_signal=lambda number, target, handler: registered.append((number, target)),
+    )
+    monkeypatch.setitem(sys.modules, "uwsgi", uwsgi)
+
+    import_wsgi()
+
+    assert registered == [(drain.ROUTED_SIGTERM, "worker")]
 
 
 def test_built_app_is_configured_from_the_environment(import_wsgi, clean_environ):
