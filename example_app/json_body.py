@@ -27,6 +27,8 @@ import falcon.media
 import msgspec
 from falcon.typing import ReadableIO
 
+from example_app.body_deadline import DEADLINE_PASSED
+
 JSON_MEDIA_TYPE = "application/json"
 # A \u escape in the surrogate range; only bodies with one need the slower check.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
@@ -88,7 +90,13 @@ def _read_bounded(req: falcon.Request, max_body_bytes: int) -> bytes:
     if declared is not None:
         if declared > max_body_bytes:
             raise _too_large(max_body_bytes)
-        return _read_exactly(req.stream, declared)
+        try:
+            return _read_exactly(req.stream, declared)
+        except falcon.HTTPBadRequest:
+            # The body's deadline passed and its reading was cut short (body_deadline.py).
+            if req.env.get(DEADLINE_PASSED):
+                raise _timed_out() from None
+            raise
     if req.get_header("Transfer-Encoding") is None:
         return b""  # HTTP/1.1: no length and no chunking means no body
     if not req.env.get("wsgi.input_terminated"):
@@ -143,14 +151,18 @@ def _unfinished_body(error: OSError) -> falcon.HTTPError:
     # plugins/python/wsgi_handlers.c, on uwsgi_request_body_read in core/reader.c).
     # Other servers raise TimeoutError, an OSError too.
     if isinstance(error, TimeoutError) or str(error).startswith("timeout"):
-        return falcon.HTTPError(
-            falcon.HTTP_408,
-            title="Body timed out",
-            description="The rest of the body did not arrive in time; send it again.",
-        )
+        return _timed_out()
     return falcon.HTTPBadRequest(
         title="Body ended early",
         description="The connection ended before the whole body arrived.",
+    )
+
+
+def _timed_out() -> falcon.HTTPError:
+    return falcon.HTTPError(
+        falcon.HTTP_408,
+        title="Body timed out",
+        description="The rest of the body did not arrive in time; send it again.",
     )
 
 

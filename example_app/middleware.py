@@ -1,6 +1,7 @@
-"""What happens around every request: its id, its access log line and its metrics.
+"""What happens around every request: its id, its body's deadline, its access log line
+and its metrics.
 
-One middleware does all three, because they share the request's start time and id, and
+One middleware does them all, because they share the request's start time and id, and
 every middleware Falcon calls costs time on every request.
 """
 
@@ -12,6 +13,7 @@ from typing import TypeGuard
 
 import falcon
 
+from example_app.body_deadline import BodyDeadlines
 from example_app.framing import REFUSAL
 from example_app.json_body import reject_ambiguous_framing
 from example_app.logs import JsonLines, current_request_id
@@ -23,7 +25,8 @@ _MAX_REQUEST_ID_LENGTH = 128
 
 
 class RequestMiddleware:
-    """Gives each request an id, refuses ambiguous framing, then logs and counts it.
+    """Gives each request an id, refuses ambiguous framing, watches the body's deadline,
+    then logs and counts the request.
 
     The id comes from the caller's X-Request-ID when it is sane (so one id follows a
     request across services) or is made here, and goes back on the response. A made id
@@ -36,10 +39,17 @@ class RequestMiddleware:
     LOG_LEVEL above INFO does.
     """
 
-    def __init__(self, metrics: Metrics, lines: JsonLines, access_log: bool) -> None:
+    def __init__(
+        self,
+        metrics: Metrics,
+        lines: JsonLines,
+        access_log: bool,
+        body_deadlines: BodyDeadlines | None = None,
+    ) -> None:
         self._metrics = metrics
         self._lines = lines
         self._access_log = access_log
+        self._body_deadlines = body_deadlines or BodyDeadlines()
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         context = req.context
@@ -50,17 +60,22 @@ class RequestMiddleware:
         context.request_id = request_id
         context.request_id_token = current_request_id.set(request_id)
         resp.set_header(REQUEST_ID_HEADER, request_id)
-        # Last, so that the 400 carries the id and is logged and counted like any answer.
+        context.watched_body = None
+        # After the id, so that the 400 carries it and is logged and counted like any answer.
         refusal = req.env.get(REFUSAL)  # a head uWSGI could not pass whole (framing.py)
         if refusal is not None:
             raise refusal
         reject_ambiguous_framing(req.env)
+        if "CONTENT_LENGTH" in req.env:
+            context.watched_body = self._body_deadlines.watch(req.env)
 
     def process_response(
         self, req: falcon.Request, resp: falcon.Response, resource: object, req_succeeded: bool
     ) -> None:
         context = req.context
         seconds = time.perf_counter() - context.started
+        if context.watched_body is not None:
+            self._body_deadlines.release(context.watched_body)
         status = resp.status_code
         self._metrics.observe(req.method, req.uri_template or UNMATCHED_ROUTE, status, seconds)
         if self._access_log:

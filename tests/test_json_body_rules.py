@@ -10,6 +10,7 @@ import falcon
 import msgspec
 import pytest
 
+from example_app.body_deadline import DEADLINE_PASSED
 from example_app.json_body import reject_ambiguous_framing
 
 SMALL_LIMIT = 64
@@ -363,6 +364,23 @@ def test_a_body_that_stops_arriving_until_the_server_times_out_is_408(client):
     stream = FailingStream(OSError("timeout during read(100) on wsgi.input"))
 
     result = post_declaring(client, 100, stream)
+
+    assert_json_error(result, 408)
+    assert result.json["title"] == "Body timed out"
+
+
+def test_a_body_cut_off_at_its_deadline_is_408(client):
+    # body_deadline.py shuts the connection's reading side: uWSGI's read then fails as if
+    # the client had closed it, and the environ says why.
+    result = client.simulate_request(
+        "POST",
+        "/",
+        headers={"Content-Type": "application/json", "Content-Length": "100"},
+        extras={
+            "wsgi.input": FailingStream(OSError("error during read(100) on wsgi.input")),
+            DEADLINE_PASSED: True,
+        },
+    )
 
     assert_json_error(result, 408)
     assert result.json["title"] == "Body timed out"
