@@ -157,7 +157,7 @@ def shipped(workspace: Workspace) -> Contender:
         label="Falcon + uWSGI (as shipped)",
         keep_alive="none: uWSGI's http-socket closes the connection after every response, "
         "and uwsgi.ini says Connection: close",
-        settings="manifest.yml command `uwsgi --ini uwsgi.ini`, 2 worker processes, middleware on",
+        settings="manifest.yml command `uwsgi --ini uwsgi.ini`, 2 workers of 8 threads, middleware on",
         launch=_uwsgi_launcher(REPO),
     )
 
@@ -247,8 +247,8 @@ def _launch_granian(port: int, cpus: str) -> Launch:
     argv = [
         "taskset", "-c", cpus, str(VENV_BIN / "granian"),
         "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
-        # uWSGI's shape: 2 worker processes (WEB_CONCURRENCY's default), one Python
-        # thread each; Granian's default would run up to 128 threads per worker.
+        # 2 worker processes, as uwsgi.ini's default. One Python thread each was uWSGI's
+        # shape before uwsgi.ini's threads = 8; Granian's default is up to 128 per worker.
         "--workers", "2", "--blocking-threads", "1",
         "example_app.wsgi:app",
     ]  # fmt: skip

@@ -34,20 +34,20 @@ from delivery.release import Release  # noqa: E402
 from delivery.runner import Shell, Step, StepFailed, run_steps, say  # noqa: E402
 from delivery.settings import CF_REQUIRED, Settings, SettingsError, parse  # noqa: E402
 
-# Never run by the pipeline's tox step: `pipeline` runs this very script (it would never
-# end), and `bench` measures performance rather than checking correctness.
-NOT_DELIVERY_ENVS = ("pipeline", "bench")
+# The one tox env the pipeline's tox step leaves out: its tests run this very script (it
+# would never end).
+PIPELINE_ENV = "pipeline"
 # What the e2e tier reads: the tox step must deploy locally, whatever the caller has set.
 E2E_VARIABLES = ("E2E_BASE_URL", "E2E_EXPECT_VERSION")
 IDENTITY = {"user.name": "Delivery pipeline", "user.email": "delivery-pipeline@localhost"}
 
 
 def delivery_envs(tox_ini: Path) -> list[str]:
-    """tox.ini's env_list, less the envs the pipeline must not run."""
+    """tox.ini's env_list, less the pipeline's own env."""
     config = configparser.ConfigParser(interpolation=None)
     config.read(tox_ini)
     raw = config.get("tox", "env_list", fallback=config.get("tox", "envlist", fallback=""))
-    return [env for env in re.split(r"[\s,]+", raw) if env and env not in NOT_DELIVERY_ENVS]
+    return [env for env in re.split(r"[\s,]+", raw) if env and env != PIPELINE_ENV]
 
 
 def _read(command: list[str], cwd: Path) -> str | None:
@@ -108,13 +108,13 @@ class Pipeline:
             for key, value in IDENTITY.items():
                 self.shell.run(["git", "config", key, value], cwd=self.checkout)
 
-    # 2. Every tier but the pipeline's own tests: they run this script (endless recursion).
+    # 2. Every tier but the pipeline's own tests (PIPELINE_ENV).
     def every_tier(self) -> None:
         envs = self.settings.get("TOX_ENVS")
         if envs is None:
             tox_ini = (REPO_ROOT if self.shell.dry_run else self.checkout) / "tox.ini"
             envs = ",".join(delivery_envs(tox_ini))
-            say(f"  - tox.ini's env_list but {' and '.join(NOT_DELIVERY_ENVS)}: {envs}")
+            say(f"  - tox.ini's env_list but {PIPELINE_ENV}: {envs}")
         workdir = self.settings.get("PIPELINE_TOX_WORKDIR")
         command = ["tox", "run", "-e", envs, *(["--workdir", workdir] if workdir else [])]
         self.shell.run(command, cwd=self.checkout, unset=E2E_VARIABLES)

@@ -32,7 +32,9 @@ def next_event(pubsub: redis.client.PubSub, timeout: float = 5.0) -> dict[str, A
     while time.monotonic() < deadline:
         message = pubsub.get_message(timeout=0.1)
         if message is not None:
-            return json.loads(message["data"])
+            event = json.loads(message["data"])
+            assert isinstance(event, dict)
+            return event
     raise AssertionError(f"no event within {timeout} s")
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from typing import Any
+
+from redis import Redis
 
 from service_tests.harness import AppServer, RedisServer
 
@@ -13,6 +16,12 @@ def put_json(app: AppServer, path: str, document: object):
     )
 
 
+def stored(client: Redis, key: str) -> Any:
+    value = client.get(key)
+    assert value is not None, f"{key} is not in Redis"
+    return json.loads(value)
+
+
 def test_an_items_whole_life_cycle_is_visible_in_redis(
     app_server: AppServer, redis_server: RedisServer
 ) -> None:
@@ -20,11 +29,11 @@ def test_an_items_whole_life_cycle_is_visible_in_redis(
 
     created = put_json(app_server, "/items/apple", {"colour": "red"})
     assert created.status == 201
-    assert json.loads(redis.get("example-app:item:apple")) == {"colour": "red"}
+    assert stored(redis, "example-app:item:apple") == {"colour": "red"}
 
     replaced = put_json(app_server, "/items/apple", {"colour": "green"})
     assert replaced.status == 200
-    assert json.loads(redis.get("example-app:item:apple")) == {"colour": "green"}
+    assert stored(redis, "example-app:item:apple") == {"colour": "green"}
     assert app_server.get("/items/apple").json() == {"colour": "green"}
 
     deleted = app_server.request("DELETE", "/items/apple")

@@ -110,7 +110,7 @@ def _is_store_unavailable(answer: Answer) -> bool:
     if answer.status != 503 or not isinstance(answer.body, bytes):
         return False
     try:
-        return json.loads(answer.body)["title"] == "Storage unavailable"
+        return bool(json.loads(answer.body)["title"] == "Storage unavailable")
     except (ValueError, KeyError, TypeError):
         return False
 

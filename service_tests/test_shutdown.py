@@ -103,11 +103,13 @@ def test_new_connections_are_not_served_while_draining(in_flight_at_sigterm: InF
 
 def _published_counts(metrics_dir: Path, method: str, route: str, status: int) -> float:
     """The requests every worker published to the metrics directory, added up."""
-    return sum(
-        row[3]
-        for path in metrics_dir.glob("worker-*.json")
-        for row in json.loads(path.read_text())
-        if row[:3] == [method, route, status]
+    return float(
+        sum(
+            row[3]
+            for path in metrics_dir.glob("worker-*.json")
+            for row in json.loads(path.read_text())
+            if row[:3] == [method, route, status]
+        )
     )
 
 
@@ -216,4 +218,6 @@ def test_sigterm_under_put_load_drops_no_accepted_connection_and_keeps_every_put
     assert outcomes.refused == 8  # every client ended on a refusal, none on a hang
     stored = redis_server.client()
     for key, number in outcomes.acknowledged.items():
-        assert json.loads(stored.get(f"example-app:item:{key}")) == {"n": number}, key
+        value = stored.get(f"example-app:item:{key}")
+        assert value is not None, key
+        assert json.loads(value) == {"n": number}, key

@@ -14,9 +14,9 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import HTTPServer
 
 import pytest
+from pytest_httpserver import HTTPServer
 
 from example_app.body_deadline import BODY_DEADLINE_SECONDS
 from service_tests.conftest import _launch, _services

@@ -10,7 +10,7 @@ import falcon
 import falcon.testing
 import pytest
 
-from example_app.body_deadline import DEADLINE_PASSED, BodyDeadlines, _shut_reading
+from example_app.body_deadline import DEADLINE_PASSED, BodyDeadlines, Environ, _shut_reading
 from example_app.logs import JsonLines
 from example_app.metrics import Metrics
 from example_app.middleware import RequestMiddleware
@@ -60,7 +60,7 @@ def test_a_body_read_from_a_socket_is_watched_by_its_descriptor(deadlines: BodyD
 def test_nothing_is_cut_before_the_deadline(
     deadlines: BodyDeadlines, clock: Clock, shut: list[int]
 ) -> None:
-    environ = {"wsgi.input": SocketInput(7)}
+    environ: Environ = {"wsgi.input": SocketInput(7)}
     deadlines.watch(environ)
     clock.now += 9.9
 
@@ -72,7 +72,7 @@ def test_nothing_is_cut_before_the_deadline(
 def test_at_the_deadline_the_reading_is_shut_and_the_request_told_why(
     deadlines: BodyDeadlines, clock: Clock, shut: list[int]
 ) -> None:
-    environ = {"wsgi.input": SocketInput(7)}
+    environ: Environ = {"wsgi.input": SocketInput(7)}
     deadlines.watch(environ)
     clock.now += 10
 
@@ -106,7 +106,7 @@ def test_a_request_released_in_time_is_never_cut(
 def test_the_watchdog_cuts_a_real_connection_without_help() -> None:
     server_end, client_end = socket.socketpair()
     with server_end, client_end:
-        environ = {"wsgi.input": SocketInput(server_end.fileno())}
+        environ: Environ = {"wsgi.input": SocketInput(server_end.fileno())}
         BodyDeadlines(seconds=0).watch(environ)
         server_end.settimeout(5)
 
@@ -152,7 +152,7 @@ def test_the_middleware_releases_the_body_of_a_finished_request() -> None:
 
         environ = falcon.testing.create_environ("/", method="POST", headers={"Content-Length": "5"})
         environ["wsgi.input"] = body  # as uWSGI gives it: read from the connection
-        answer = b"".join(app(environ, lambda status, headers: None))
+        answer = b"".join(app(environ, falcon.testing.StartResponseMock()))
 
     assert answer == b"hello"
     assert deadlines.released == [descriptor]

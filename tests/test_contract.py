@@ -6,6 +6,8 @@ document (see tests/contract.py); these tests check the document and the routing
 
 from __future__ import annotations
 
+from typing import Any
+
 import falcon
 import falcon.inspect
 import falcon.testing
@@ -29,7 +31,7 @@ def document():
     return load_openapi_document()[1]
 
 
-def routed_operations(app: falcon.App) -> set[tuple[str, str]]:
+def routed_operations(app: falcon.App[Any, Any]) -> set[tuple[str, str]]:
     # Swagger UI's files (/docs/{name}) are the docs page's, not operations of the API.
     return {
         (route.path, method.method)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pytest
 
@@ -24,12 +25,14 @@ MEDIA_TYPES = {
 }
 
 
-def initializer_config(client) -> dict:
+def initializer_config(client) -> dict[str, Any]:
     """The configuration our initializer script hands to SwaggerUIBundle."""
     script = client.simulate_get("/docs/swagger-initializer.js").text
     match = re.fullmatch(r"window\.ui = SwaggerUIBundle\((.*)\);\n", script, re.DOTALL)
     assert match, script
-    return json.loads(match.group(1))
+    config = json.loads(match.group(1))
+    assert isinstance(config, dict)
+    return config
 
 
 def test_docs_is_an_html_page_that_starts_swagger_ui_with_our_initializer(client):

@@ -9,7 +9,7 @@ import os
 import select
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -133,9 +133,9 @@ class FakeUwsgi:
     def __init__(self, fifo: bytes | None, sockets: list[int]) -> None:
         self.opt = {"master-fifo": fifo} if fifo else {}
         self.sockets = sockets
-        self.handlers: dict[int, tuple[str, object]] = {}
+        self.handlers: dict[int, tuple[str, Callable[[int], None]]] = {}
 
-    def register_signal(self, number: int, target: str, handler: object) -> None:
+    def register_signal(self, number: int, target: str, handler: Callable[[int], None]) -> None:
         self.handlers[number] = (target, handler)
 
 
@@ -152,7 +152,7 @@ def test_a_second_sigterm_starts_no_second_drain(
 ) -> None:
     started: list[object] = []
     monkeypatch.setattr(
-        drain.threading,
+        threading,
         "Thread",
         lambda **kwargs: SimpleNamespace(start=lambda: started.append(kwargs)),
     )
@@ -160,8 +160,8 @@ def test_a_second_sigterm_starts_no_second_drain(
     drain.register(uwsgi)
     _, on_sigterm = uwsgi.handlers[ROUTED_SIGTERM]
 
-    on_sigterm(ROUTED_SIGTERM)  # type: ignore[operator]
-    on_sigterm(ROUTED_SIGTERM)  # type: ignore[operator]
+    on_sigterm(ROUTED_SIGTERM)
+    on_sigterm(ROUTED_SIGTERM)
 
     assert len(started) == 1
 

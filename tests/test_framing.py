@@ -11,7 +11,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import falcon
@@ -28,7 +28,7 @@ from example_app.framing import (
 
 
 @pytest.fixture
-def app(make_app) -> falcon.App:
+def app(make_app: Callable[..., falcon.App[Any, Any]]) -> falcon.App[Any, Any]:
     return make_app()
 
 
@@ -39,9 +39,10 @@ def plain_client(app) -> falcon.testing.TestClient:
     return falcon.testing.TestClient(app)
 
 
-def call(app: falcon.App, environ: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+def call(app: falcon.App[Any, Any], environ: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     start_response = falcon.testing.StartResponseMock()
     body = b"".join(app(environ, start_response))
+    assert start_response.status is not None
     status = int(start_response.status.split()[0])
     return status, json.loads(body) if body.startswith(b"{") else {}
 

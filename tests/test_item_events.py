@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ from example_app.storage import MemoryItemStore
 @pytest.fixture
 def store_and_events():
     store = MemoryItemStore()
-    events: list[dict] = []
+    events: list[dict[str, Any]] = []
     store.subscribe(events.append)
     return store, events
 
@@ -58,7 +59,7 @@ def test_a_rejected_put_publishes_nothing(make_client, store_and_events):
 def test_events_carry_an_utc_timestamp(make_client, store_and_events):
     store, events = store_and_events
     make_client(store=store).simulate_put("/items/apple", json={})
-    assert datetime.fromisoformat(events[0]["at"]).utcoffset().total_seconds() == 0
+    assert datetime.fromisoformat(events[0]["at"]).utcoffset() == timedelta(0)
 
 
 def test_the_stored_value_is_a_copy_not_the_callers_object():

@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import time
+from typing import Any
 
 import falcon
 import falcon.testing
@@ -284,7 +285,7 @@ class Writes:
     def __call__(self, data: bytes) -> None:
         self.calls.append(data)
 
-    def lines(self) -> list[dict]:
+    def lines(self) -> list[dict[str, Any]]:
         return [json.loads(line) for call in self.calls for line in call.splitlines()]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from example_app.storage import MemoryItemStore
+from example_app.storage import Event, MemoryItemStore
 
 
 def test_memory_store_says_it_is_memory():
@@ -20,7 +20,9 @@ def test_value_got_is_a_copy_of_what_is_stored():
     store = MemoryItemStore()
     store.put("k", {"tags": ["a"]}, request_id="r")
 
-    store.get("k")["tags"].append("b")
+    got = store.get("k")
+    assert got is not None
+    got["tags"].append("b")
 
     assert store.get("k") == {"tags": ["a"]}
 
@@ -57,7 +59,8 @@ def test_keys_start_after_the_given_key_and_stop_at_the_limit():
 
 def test_every_subscriber_gets_every_event():
     store = MemoryItemStore()
-    first, second = [], []
+    first: list[Event] = []
+    second: list[Event] = []
     store.subscribe(first.append)
     store.subscribe(second.append)
 

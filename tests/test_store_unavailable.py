@@ -6,6 +6,9 @@ socket path that does not exist), so the errors are redis-py's own.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import falcon.testing
 import pytest
 
@@ -13,7 +16,9 @@ from example_app.redis_store import RedisItemStore
 
 
 @pytest.fixture
-def client_without_redis(make_client, tmp_path) -> falcon.testing.TestClient:
+def client_without_redis(
+    make_client: Callable[..., falcon.testing.TestClient], tmp_path: Path
+) -> falcon.testing.TestClient:
     store = RedisItemStore.from_url(f"unix://{tmp_path}/no-redis.sock", namespace="test")
     return make_client(store=store)
 

@@ -7,8 +7,6 @@ from pathlib import Path
 
 import yaml
 
-STAGES = ("staging", "production")
-
 
 @dataclass(frozen=True)
 class Release:

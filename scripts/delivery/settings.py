@@ -17,7 +17,7 @@ VARIABLES = {
     "REPO_URL": "the repository to deliver (default: this one); the release is pushed to it",
     "BRANCH": "the branch to deliver (default: the repository's current branch)",
     "KEEP_WORKSPACE": "keep the temporary checkout and the local platform's logs (=1)",
-    "TOX_ENVS": "the tox envs to run (default: tox.ini's env_list but pipeline and bench)",
+    "TOX_ENVS": "the tox envs to run (default: tox.ini's env_list but pipeline)",
     "PIPELINE_TOX_WORKDIR": "a directory for tox's envs that outlives the run (a CI cache)",
     "CF_API": "the Cloud Foundry API URL (`cf api`); unset: use the CLI's current one",
     "CF_STAGING_ORG": "the staging org",

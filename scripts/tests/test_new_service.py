@@ -196,7 +196,8 @@ def test_each_place_that_names_the_service_is_renamed(
     pyproject = tomllib.loads((service / "pyproject.toml").read_text())
     assert pyproject["project"]["name"] == new["kebab"]
     assert pyproject["tool"]["coverage"]["run"]["source"] == [new["snake"]]
-    assert pyproject["tool"]["mypy"]["files"] == [new["snake"]]
+    assert new["snake"] in pyproject["tool"]["mypy"]["files"]
+    assert old["snake"] not in pyproject["tool"]["mypy"]["files"]
     uwsgi = (service / "uwsgi.ini").read_text()
     assert f"module = {new['snake']}.wsgi:app" in uwsgi
     assert f"/tmp/{new['kebab']}-metrics-" in uwsgi
