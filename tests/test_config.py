@@ -49,7 +49,7 @@ DEFAULTS = [
     ("PROMETHEUS_MULTIPROC_DIR", "metrics_dir", None),
     ("OUTBOUND_TIMEOUT", "outbound_timeout", 2.0),
     ("REDIS_URL", "redis_url", None),
-    ("PRICING_URL", "pricing", None),
+    ("PRICING_URL", "downstream", ()),
     ("VCAP_SERVICES", "redis_url", None),
 ]
 
