@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from service_tests.harness import AppServer, RedisServer
+from local_platform.services import RedisService
+from service_tests.harness import AppServer
 
 
 def put_json(app: AppServer, path: str, document: object):
@@ -14,7 +15,7 @@ def put_json(app: AppServer, path: str, document: object):
 
 
 def test_an_items_whole_life_cycle_is_visible_in_redis(
-    app_server: AppServer, redis_server: RedisServer
+    app_server: AppServer, redis_server: RedisService
 ) -> None:
     redis = redis_server.client()
 
@@ -35,7 +36,7 @@ def test_an_items_whole_life_cycle_is_visible_in_redis(
 
 
 def test_items_written_to_redis_by_another_instance_are_served(
-    app_server: AppServer, redis_server: RedisServer
+    app_server: AppServer, redis_server: RedisService
 ) -> None:
     # Another instance of the service shares the binding: what it wrote, this one reads.
     redis = redis_server.client()
@@ -71,7 +72,7 @@ def test_every_worker_sees_the_same_items(app_server: AppServer) -> None:
 
 
 def test_an_invalid_key_is_400_and_touches_nothing(
-    app_server: AppServer, redis_server: RedisServer
+    app_server: AppServer, redis_server: RedisService
 ) -> None:
     response = put_json(app_server, "/items/no%20spaces", {})
     assert response.status == 400
