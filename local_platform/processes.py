@@ -4,12 +4,11 @@ everything it started. Every wait is bounded."""
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
+import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -62,23 +61,15 @@ def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 
         time.sleep(interval)
 
 
-# prctl is looked up here, in the parent: the forked child only calls it.
-_prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    # SIGTERM when the thread that started it ends without stopping it (a killed test
-    # run or CI job), so nothing is left serving. One system call between fork and
-    # exec, safe beside the threads of a stub service.
-    if _prctl is not None:
-        _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
 class Process:
     """A server in a session of its own: its process group is all it starts (uWSGI's
-    workers), so signals reach all of that and nothing else. Start it from the thread
-    that stops it: it gets SIGTERM when that thread ends."""
+    workers), so signals reach all of that and nothing else.
+
+    It gets SIGTERM when the thread that started it ends without stopping it (a killed
+    test run or CI job), so nothing is left serving: util-linux's setpriv sets that up
+    and execs the command (where setpriv is missing, the server outlives such a kill).
+    Start it from the thread that stops it.
+    """
 
     def __init__(
         self,
@@ -95,15 +86,16 @@ class Process:
             err: IO[bytes] | int = subprocess.STDOUT
             if stderr is not None:
                 err = files.enter_context(stderr.open("ab"))
+            setpriv = shutil.which("setpriv")
+            die_with_parent = [setpriv, "--pdeathsig", "TERM"] if setpriv else []
             self.popen = subprocess.Popen(
-                list(command),
+                [*die_with_parent, *command],
                 cwd=cwd,
                 env=dict(env),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 - one system call, see above
             )
 
     @property
