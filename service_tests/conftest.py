@@ -30,6 +30,8 @@ from service_tests.harness import REPO_ROOT, AppServer
 # The version the app under test is told it is, so /info's answer is known to come from
 # the environment rather than from the package's default.
 APP_VERSION = "9.8.7-service-tier"
+# Where the app finds the sitecustomize that has coverage measure uWSGI's threads.
+THREAD_COVERAGE = Path(__file__).with_name("thread_coverage")
 
 AppFactory = Callable[..., AppServer]
 
@@ -91,7 +93,7 @@ def _launch(
             port=port,
             space="service-tests",
             services=services.values(),
-            overrides={"VERSION": APP_VERSION, **overrides},
+            overrides={"VERSION": APP_VERSION, "PYTHONPATH": str(THREAD_COVERAGE), **overrides},
         )
         app = AppServer(REPO_ROOT, manifest, env, workdir / f"attempt-{len(started) + 1}")
         started.append(app)  # stopped by the fixture even if the wait is interrupted
