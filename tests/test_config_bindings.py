@@ -146,15 +146,17 @@ def test_outbound_timeout_defaults_to_two_seconds_and_can_be_set():
 
 def test_a_declared_downstream_service_is_configured_like_pricing(monkeypatch):
     # What a fork's new declaration in bindings.py gets, with no other change.
-    inventory = bindings.Binding("inventory", bindings.HTTP, "INVENTORY_URL", critical=True)
-    monkeypatch.setattr(bindings, "BINDINGS", (*bindings.BINDINGS, inventory))
-    bound = vcap(**{"user-provided": [{"name": "inventory", "credentials": {"url": "http://i"}}]})
+    declared = bindings.Binding("declared-in-a-test", bindings.HTTP, "DECLARED_URL", True)
+    monkeypatch.setattr(bindings, "BINDINGS", (*bindings.BINDINGS, declared))
+    bound = vcap(
+        **{"user-provided": [{"name": "declared-in-a-test", "credentials": {"url": "http://d"}}]}
+    )
 
-    assert load_config({"INVENTORY_URL": "http://localhost:9001"}).downstream == (
-        DownstreamService(name="inventory", url="http://localhost:9001", critical=True),
+    assert load_config({"DECLARED_URL": "http://localhost:9001"}).downstream == (
+        DownstreamService(name="declared-in-a-test", url="http://localhost:9001", critical=True),
     )
     assert load_config(bound).downstream == (
-        DownstreamService(name="inventory", url="http://i", critical=True),
+        DownstreamService(name="declared-in-a-test", url="http://d", critical=True),
     )
-    with pytest.raises(ConfigError, match=r"^INVENTORY_CRITICAL must be true or false"):
-        load_config({"INVENTORY_CRITICAL": "maybe"})
+    with pytest.raises(ConfigError, match=r"^DECLARED_CRITICAL must be true or false"):
+        load_config({"DECLARED_CRITICAL": "maybe"})
