@@ -138,15 +138,8 @@ class RedisService:
 
     def vcap_entry(self) -> dict[str, Any]:
         """As a Redis broker writes it: found by its label and tags."""
-        return {
-            "name": self.binding.name,
-            "instance_name": self.binding.name,
-            "binding_name": None,
-            "label": "redis",
-            "tags": ["redis"],
-            "plan": "local",
-            "credentials": {"host": self.host, "port": self.port, "password": ""},
-        }
+        credentials = {"host": self.host, "port": self.port, "password": ""}
+        return _vcap_entry(self.binding, "redis", credentials, tags=["redis"])
 
 
 class HttpStub(HTTPServer):
@@ -165,17 +158,21 @@ class HttpStub(HTTPServer):
 
     def vcap_entry(self) -> dict[str, Any]:
         """A user-provided service, as `cf create-user-provided-service` makes it."""
-        return {
-            "name": self.binding.name,
-            "instance_name": self.binding.name,
-            "binding_name": None,
-            "label": "user-provided",
-            "tags": [],
-            "credentials": {
-                "url": f"http://{self.host}:{self.port}",
-                "critical": self.binding.critical,
-            },
-        }
+        credentials = {"url": f"http://{self.host}:{self.port}", "critical": self.binding.critical}
+        return _vcap_entry(self.binding, "user-provided", credentials)
+
+
+def _vcap_entry(
+    binding: Binding, label: str, credentials: dict[str, Any], tags: list[str] | None = None
+) -> dict[str, Any]:
+    return {
+        "name": binding.name,
+        "instance_name": binding.name,
+        "binding_name": None,
+        "label": label,
+        "tags": tags or [],
+        "credentials": credentials,
+    }
 
 
 KINDS: Mapping[str, Callable[[Binding, Path], Service]] = {REDIS: RedisService, HTTP: HttpStub}
