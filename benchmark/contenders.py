@@ -22,28 +22,16 @@ from types import TracebackType
 import yaml
 
 from benchmark import uwsgi_variants
+from example_app.config import ENVIRONMENT_VARIABLES
 
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 SPRING = REPO / "benchmark" / "spring"
 BARE_MODULE = "benchmark.bare_app:app"
 
-# Settings a developer's shell may carry that would change what is measured.
-_CALLER_SETTINGS = (
-    "REDIS_URL",
-    "VCAP_SERVICES",
-    "VCAP_APP_PORT",
-    "WEB_CONCURRENCY",
-    "PRICING_URL",
-    "PROMETHEUS_MULTIPROC_DIR",
-    "LOG_LEVEL",
-    "MAX_BODY_BYTES",
-    "OUTBOUND_TIMEOUT",
-    "PRICING_CRITICAL",
-    "GIT_COMMIT",
-    "JAVA_OPTS",
-    "JAVA_TOOL_OPTIONS",
-)
+# Settings a developer's shell may carry that would change what is measured: every
+# variable the service reads (each contender is given its own PORT and HOST), and the JVM's.
+_CALLER_SETTINGS = (*ENVIRONMENT_VARIABLES, "JAVA_OPTS", "JAVA_TOOL_OPTIONS")
 
 
 @dataclass

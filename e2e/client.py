@@ -1,5 +1,6 @@
-"""A small HTTP client for the journeys: the standard library only, so the e2e tier runs
-wherever Python does (a CI job, an operator's laptop, a monitoring host)."""
+"""A small HTTP client for the journeys: the standard library only (urllib, and the
+answer type the service tier shares), so it runs wherever Python does (a CI job, an
+operator's laptop, a monitoring host)."""
 
 from __future__ import annotations
 
@@ -7,23 +8,9 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass
-from email.message import Message
 from typing import Any
 
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    headers: Message
-    body: bytes
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8")
-
-    def json(self) -> Any:
-        return json.loads(self.body)
+from local_platform.answer import Answer
 
 
 class Client:

@@ -7,12 +7,13 @@ config and collaborators they need; `example_app.wsgi` builds the one a server r
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import falcon
 
-from example_app.clients import DownstreamError, ServiceClient
+from example_app.bindings import PRICING
+from example_app.clients import DownstreamClient, DownstreamError, ServiceClient
 from example_app.config import Config
 from example_app.docs import add_api_docs
 from example_app.errors import (
@@ -49,18 +50,19 @@ log = logging.getLogger(__name__)
 def create_app(
     config: Config,
     store: ItemStore | None = None,
+    clients: Mapping[str, DownstreamClient] | None = None,
     health_checks: Sequence[HealthCheck] = (),
     access_lines: JsonLines | None = None,
 ) -> falcon.App[Any, Any]:
-    """Build the app. `store` and `health_checks` let tests supply their own; readiness
-    runs the store's check, the critical downstream services' and `health_checks`.
-    Access log lines go to `access_lines`, stdout unless given."""
+    """Build the app. `store`, `clients` (by binding name) and `health_checks` let tests
+    supply their own; readiness runs the store's check, the critical downstream services'
+    and `health_checks`. Access log lines go to `access_lines`, stdout unless given."""
     if store is None:
         store = _create_item_store(config)
-    pricing = ServiceClient(config.pricing, config.outbound_timeout) if config.pricing else None
+    if clients is None:
+        clients = _create_clients(config)
     checks: list[HealthCheck] = [StoreCheck(store), *health_checks]
-    if pricing is not None and pricing.service.critical:
-        checks.append(DownstreamCheck(pricing))
+    checks += [DownstreamCheck(client) for client in clients.values() if client.service.critical]
     metrics = Metrics(directory=config.metrics_dir)
     access_log = logging.getLevelNamesMapping()[config.log_level] <= logging.INFO
 
@@ -77,13 +79,20 @@ def create_app(
     app.add_route("/", HelloResource(max_body_bytes=config.max_body_bytes))
     app.add_route("/items", ItemCollectionResource(store))
     app.add_route("/items/{key}", ItemResource(store, max_body_bytes=config.max_body_bytes))
-    app.add_route("/items/{key}/price", ItemPriceResource(store, pricing))
+    app.add_route("/items/{key}/price", ItemPriceResource(store, clients.get(PRICING.name)))
     app.add_route("/health/live", LivenessResource())
     app.add_route("/health/ready", ReadinessResource(checks))
     app.add_route("/info", InfoResource(config, store_backend=store.backend))
     app.add_route("/metrics", MetricsResource(metrics))
     add_api_docs(app)
     return app
+
+
+def _create_clients(config: Config) -> dict[str, DownstreamClient]:
+    return {
+        service.name: ServiceClient(service, config.outbound_timeout)
+        for service in config.downstream
+    }
 
 
 def _create_item_store(config: Config) -> ItemStore:

@@ -8,7 +8,7 @@ or 504 (it did not answer in time).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Protocol
 
 import urllib3
 from urllib3.exceptions import HTTPError, MaxRetryError, NewConnectionError, TimeoutError
@@ -34,6 +34,17 @@ class DownstreamError(Exception):
 
 class DownstreamTimeout(DownstreamError):
     """The downstream service did not answer within the timeout."""
+
+
+class DownstreamClient(Protocol):
+    """What resources and readiness call: a ServiceClient, or a test's stand-in."""
+
+    @property
+    def service(self) -> DownstreamService: ...
+
+    def request(
+        self, method: str, path: str, request_id: str, body: Any = None, retries: bool = True
+    ) -> tuple[int, Any]: ...
 
 
 class ServiceClient:

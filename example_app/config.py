@@ -17,7 +17,7 @@ from urllib.parse import SplitResult, quote, urlsplit
 
 import redis
 
-from example_app import __version__
+from example_app import __version__, bindings
 
 SERVICE_NAME = "example-app"
 DEFAULT_PORT = 8000
@@ -26,8 +26,6 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_PROCESSES = 2
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_OUTBOUND_TIMEOUT = 2.0
-# The other service this one calls (see clients.py); found by this binding name.
-PRICING_SERVICE = "pricing"
 # redis-py takes these prefixes only, and in lower case only.
 REDIS_URL_PREFIXES = ("redis://", "rediss://", "unix://")
 _DECIMAL_INTEGER = re.compile(r"-?[0-9]+")
@@ -50,9 +48,7 @@ ENVIRONMENT_VARIABLES = (
     "WEB_CONCURRENCY",
     "VCAP_SERVICES",
     "VCAP_APPLICATION",
-    "REDIS_URL",
-    "PRICING_URL",
-    "PRICING_CRITICAL",
+    *(variable for binding in bindings.BINDINGS for variable in binding.variables),
     "OUTBOUND_TIMEOUT",
     "PROMETHEUS_MULTIPROC_DIR",
 )
@@ -87,7 +83,8 @@ class Config:
     metrics_dir: str | None = None
     # The bound Redis; None runs the embedded in-memory store instead.
     redis_url: str | None = field(default=None, repr=False)  # may hold a password
-    pricing: DownstreamService | None = None
+    # Each service of bindings.BINDINGS called over HTTP that is bound or set.
+    downstream: tuple[DownstreamService, ...] = ()
     outbound_timeout: float = DEFAULT_OUTBOUND_TIMEOUT
     service_name: str = SERVICE_NAME
 
@@ -108,8 +105,8 @@ def load_config(environ: Mapping[str, str]) -> Config:
         ),
         processes=_uwsgi_integer(environ, "WEB_CONCURRENCY", DEFAULT_PROCESSES, maximum=64),
         metrics_dir=environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip() or None,
-        redis_url=_redis_url(environ, services),
-        pricing=_downstream(environ, services, PRICING_SERVICE),
+        redis_url=_redis_url(environ, services, bindings.STORE),
+        downstream=_downstream_services(environ, services),
         outbound_timeout=_seconds(environ, "OUTBOUND_TIMEOUT", DEFAULT_OUTBOUND_TIMEOUT),
     )
 
@@ -218,9 +215,11 @@ def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
-def _boolean(environ: Mapping[str, str], name: str) -> bool:
+def _boolean(environ: Mapping[str, str], name: str, default: bool) -> bool:
     raw = environ.get(name, "").strip().lower()
-    if raw in ("", "0", "false", "no"):
+    if raw == "":
+        return default
+    if raw in ("0", "false", "no"):
         return False
     if raw in ("1", "true", "yes"):
         return True
@@ -355,10 +354,12 @@ def _binding(label: str, index: int, entry: Any) -> Binding:
     return Binding(label, name, tuple(tags), credentials, where)
 
 
-def _redis_url(environ: Mapping[str, str], services: list[Binding]) -> str | None:
-    # REDIS_URL is checked even when a binding wins over it: a bad value is never right.
-    raw = environ.get("REDIS_URL", "").strip()
-    local = _checked_redis_url(raw, "REDIS_URL") if raw else None
+def _redis_url(
+    environ: Mapping[str, str], services: list[Binding], store: bindings.Binding
+) -> str | None:
+    # The variable is checked even when a binding wins over it: a bad value is never right.
+    raw = environ.get(store.variable, "").strip()
+    local = _checked_redis_url(raw, store.variable) if raw else None
     for binding in services:
         tags = [tag.lower() for tag in binding.tags]
         if "redis" in binding.label.lower() or "redis" in tags:
@@ -400,30 +401,40 @@ def _binding_port(port: Any, where: str) -> int:
     return port
 
 
-def _downstream(
-    environ: Mapping[str, str], services: list[Binding], name: str
-) -> DownstreamService | None:
-    """A service called `name`: a user-provided binding of that name, else NAME_URL.
+def _downstream_services(
+    environ: Mapping[str, str], services: list[Binding]
+) -> tuple[DownstreamService, ...]:
+    found = [
+        _downstream(environ, services, binding)
+        for binding in bindings.BINDINGS
+        if binding.kind == bindings.HTTP
+    ]
+    return tuple(service for service in found if service is not None)
 
-    NAME_URL and NAME_CRITICAL are checked even when a binding wins over them."""
-    prefix = name.upper().replace("-", "_")
-    raw = environ.get(f"{prefix}_URL", "").strip()
-    url = _checked_http_url(raw, f"{prefix}_URL") if raw else None
-    critical = _boolean(environ, f"{prefix}_CRITICAL")
+
+def _downstream(
+    environ: Mapping[str, str], services: list[Binding], declared: bindings.Binding
+) -> DownstreamService | None:
+    """The service `declared`: a user-provided binding of its name, else its variable.
+
+    Its variables are checked even when a binding wins over them."""
+    raw = environ.get(declared.variable, "").strip()
+    url = _checked_http_url(raw, declared.variable) if raw else None
+    critical = _boolean(environ, declared.critical_variable, declared.critical)
     for binding in services:
-        if binding.name == name:
-            return _downstream_from_credentials(binding, name)
+        if binding.name == declared.name:
+            return _downstream_from_credentials(binding, declared)
     if url is None:
         return None
-    return DownstreamService(name=name, url=url, critical=critical)
+    return DownstreamService(name=declared.name, url=url, critical=critical)
 
 
-def _downstream_from_credentials(binding: Binding, name: str) -> DownstreamService:
+def _downstream_from_credentials(binding: Binding, declared: bindings.Binding) -> DownstreamService:
     credentials = binding.credentials
     url = credentials.get("url")
     if not isinstance(url, str):
         raise ConfigError(f"{binding.where}: credentials.url must be an http(s) URL")
-    critical = credentials.get("critical", False)
+    critical = credentials.get("critical", declared.critical)
     if not isinstance(critical, bool):
         raise ConfigError(f"{binding.where}: credentials.critical must be true or false")
     health_path = credentials.get("health_path") or "/health/live"
@@ -432,7 +443,7 @@ def _downstream_from_credentials(binding: Binding, name: str) -> DownstreamServi
             f"{binding.where}: credentials.health_path must be a path starting with '/'"
         )
     return DownstreamService(
-        name=name,
+        name=declared.name,
         url=_checked_http_url(url, f"{binding.where}: credentials.url"),
         critical=critical,
         health_path=health_path,

@@ -21,7 +21,7 @@ from typing import Protocol
 
 import falcon
 
-from example_app.clients import DownstreamError, DownstreamTimeout, ServiceClient
+from example_app.clients import DownstreamClient, DownstreamError, DownstreamTimeout
 from example_app.logs import current_request_id
 from example_app.storage import ItemStore, StoreUnavailable
 
@@ -73,7 +73,7 @@ class StoreCheck:
 class DownstreamCheck:
     """A critical downstream service's health endpoint answers 2xx, without retries."""
 
-    def __init__(self, client: ServiceClient) -> None:
+    def __init__(self, client: DownstreamClient) -> None:
         self._client = client
         self.name = client.service.name
 

@@ -6,7 +6,8 @@ import re
 
 import falcon
 
-from example_app.clients import DownstreamError, ServiceClient
+from example_app.bindings import PRICING
+from example_app.clients import DownstreamClient, DownstreamError
 from example_app.json_body import read_json_object
 from example_app.storage import ItemStore
 
@@ -100,7 +101,7 @@ class ItemPriceResource:
     a timeout and our request id, and turn its failures into 502/504 (see errors.py).
     """
 
-    def __init__(self, store: ItemStore, pricing: ServiceClient | None) -> None:
+    def __init__(self, store: ItemStore, pricing: DownstreamClient | None) -> None:
         self._store = store
         self._pricing = pricing
 
@@ -111,7 +112,7 @@ class ItemPriceResource:
         if self._pricing is None:
             raise falcon.HTTPServiceUnavailable(
                 title="Pricing not bound",
-                description="Bind a service named 'pricing' or set PRICING_URL.",
+                description=f"Bind a service named {PRICING.name!r} or set {PRICING.variable}.",
             )
         status, body = self._pricing.request("GET", f"/prices/{key}", req.context.request_id)
         if status == 404:

@@ -24,8 +24,7 @@ import tomllib
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-# The local platform lives in e2e/, beside the journeys it deploys for: delivery.local,
-# imported below, uses it.
+# The local platform (local_platform/), which delivery.local imports below, is at the root.
 sys.path.insert(1, str(REPO_ROOT))
 
 from delivery.cloudfoundry import CloudFoundry  # noqa: E402

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
+from local_platform.processes import LOOPBACK
 from service_tests.conftest import AppFactory
-from service_tests.harness import LOOPBACK
 
 CONFIG_ERROR_PREFIX = "example-app: configuration error: "
 

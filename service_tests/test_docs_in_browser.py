@@ -14,7 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from service_tests.harness import LOOPBACK, REPO_ROOT, AppServer
+from local_platform.processes import LOOPBACK
+from service_tests.harness import REPO_ROOT, AppServer
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 # Debian's chromium (what `make test` installs), or a Chromium or Chrome already there.

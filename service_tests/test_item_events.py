@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 import redis
 
-from service_tests.harness import AppServer, RedisServer
+from local_platform.services import RedisService
+from service_tests.harness import AppServer
 
 
 @pytest.fixture
-def subscriber(redis_server: RedisServer) -> Iterator[redis.client.PubSub]:
+def subscriber(redis_server: RedisService) -> Iterator[redis.client.PubSub]:
     client = redis_server.client()
     pubsub = client.pubsub(ignore_subscribe_messages=True)
     pubsub.subscribe("example-app")

@@ -7,7 +7,8 @@ from typing import Any
 
 from redis import Redis
 
-from service_tests.harness import AppServer, RedisServer
+from local_platform.services import RedisService
+from service_tests.harness import AppServer
 
 
 def put_json(app: AppServer, path: str, document: object):
@@ -23,7 +24,7 @@ def stored(client: Redis, key: str) -> Any:
 
 
 def test_an_items_whole_life_cycle_is_visible_in_redis(
-    app_server: AppServer, redis_server: RedisServer
+    app_server: AppServer, redis_server: RedisService
 ) -> None:
     redis = redis_server.client()
 
@@ -44,7 +45,7 @@ def test_an_items_whole_life_cycle_is_visible_in_redis(
 
 
 def test_items_written_to_redis_by_another_instance_are_served(
-    app_server: AppServer, redis_server: RedisServer
+    app_server: AppServer, redis_server: RedisService
 ) -> None:
     # Another instance of the service shares the binding: what it wrote, this one reads.
     redis = redis_server.client()
@@ -80,7 +81,7 @@ def test_every_worker_sees_the_same_items(app_server: AppServer) -> None:
 
 
 def test_an_invalid_key_is_400_and_touches_nothing(
-    app_server: AppServer, redis_server: RedisServer
+    app_server: AppServer, redis_server: RedisService
 ) -> None:
     response = put_json(app_server, "/items/no%20spaces", {})
     assert response.status == 400

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from pytest_httpserver import HTTPServer
 
+from local_platform.services import RedisService
 from service_tests.conftest import AppFactory
-from service_tests.harness import AppServer, RedisServer, SlowJsonAnswer
+from service_tests.harness import AppServer, SlowJsonAnswer
 
 
 def have_item(app: AppServer, key: str = "apple") -> None:
@@ -107,7 +108,7 @@ def test_a_pricing_service_answering_garbage_is_502(
 
 
 def test_an_unreachable_pricing_service_is_502(
-    start_app: AppFactory, redis_server: RedisServer
+    start_app: AppFactory, redis_server: RedisService
 ) -> None:
     # A binding that points nowhere: nothing listens on port 9 of this machine.
     app = start_app(

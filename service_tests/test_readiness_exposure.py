@@ -3,12 +3,13 @@ what error it gave; the operator finds both in the log."""
 
 from __future__ import annotations
 
+from local_platform.services import RedisService
 from service_tests.conftest import AppFactory
-from service_tests.harness import AppServer, RedisServer
+from service_tests.harness import AppServer
 
 
 def test_readiness_does_not_show_where_redis_is(
-    app_server: AppServer, redis_server: RedisServer
+    app_server: AppServer, redis_server: RedisService
 ) -> None:
     response = app_server.get("/health/ready")
 
@@ -19,7 +20,7 @@ def test_readiness_does_not_show_where_redis_is(
 
 
 def test_with_redis_down_readiness_hides_the_error_and_the_log_has_it(
-    start_app: AppFactory, redis_server: RedisServer
+    start_app: AppFactory, redis_server: RedisService
 ) -> None:
     app = start_app()
     redis_server.kill()

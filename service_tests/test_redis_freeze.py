@@ -17,8 +17,10 @@ from dataclasses import dataclass
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from local_platform.processes import wait_until
+from local_platform.services import RedisService
 from service_tests.conftest import AppFactory
-from service_tests.harness import AppServer, RedisServer, wait_until
+from service_tests.harness import AppServer
 
 CLIENTS = 8
 ITEMS = [f"frozen-{number}" for number in range(CLIENTS)]
@@ -133,7 +135,7 @@ def _counted(app: AppServer, route: str, status: str | None = None) -> float:
 
 
 def test_a_frozen_redis_keeps_liveness_fast_and_fails_item_requests_fast(
-    start_app: AppFactory, redis_server: RedisServer
+    start_app: AppFactory, redis_server: RedisService
 ) -> None:
     app = start_app()
     for key in ITEMS:

@@ -9,8 +9,11 @@ import time
 from collections.abc import Callable
 
 from example_app.redis_store import REDIS_COOL_DOWN, REDIS_TIMEOUT
+from local_platform.answer import Answer
+from local_platform.processes import wait_until
+from local_platform.services import RedisService
 from service_tests.conftest import AppFactory
-from service_tests.harness import AppServer, HttpResponse, RedisServer, wait_until
+from service_tests.harness import AppServer
 
 ITEM_REQUESTS = (
     ("GET", "/items/apple", None),
@@ -25,7 +28,7 @@ def send(app: AppServer, method: str, path: str, body: bytes | None):
     return app.request(method, path, body, headers, timeout=10)
 
 
-def first_served(request: Callable[[], HttpResponse]) -> HttpResponse:
+def first_served(request: Callable[[], Answer]) -> Answer:
     """The first answer to `request` that is not a 503, asked again until one comes.
 
     After a failure each worker fails fast for REDIS_COOL_DOWN (the store's circuit
@@ -45,7 +48,7 @@ def assert_store_unavailable(response) -> None:
 
 
 def test_with_redis_killed_item_requests_get_503_with_retry_after(
-    start_app: AppFactory, redis_server: RedisServer
+    start_app: AppFactory, redis_server: RedisService
 ) -> None:
     app = start_app()
     redis_server.kill()
@@ -55,7 +58,7 @@ def test_with_redis_killed_item_requests_get_503_with_retry_after(
 
 
 def test_with_redis_killed_readiness_is_503_at_the_next_probe(
-    start_app: AppFactory, redis_server: RedisServer
+    start_app: AppFactory, redis_server: RedisService
 ) -> None:
     app = start_app()
     assert app.get("/health/ready").status == 200
@@ -69,7 +72,7 @@ def test_with_redis_killed_readiness_is_503_at_the_next_probe(
 
 
 def test_after_redis_returns_everything_recovers_without_a_restart(
-    start_app: AppFactory, redis_server: RedisServer
+    start_app: AppFactory, redis_server: RedisService
 ) -> None:
     app = start_app()
     assert send(app, "PUT", "/items/before", b"{}").status == 201
@@ -85,7 +88,7 @@ def test_after_redis_returns_everything_recovers_without_a_restart(
 
 
 def test_a_hung_redis_gives_503_within_the_timeouts_not_a_hung_worker(
-    start_app: AppFactory, redis_server: RedisServer
+    start_app: AppFactory, redis_server: RedisService
 ) -> None:
     app = start_app()
     assert send(app, "PUT", "/items/apple", b"{}").status == 201
@@ -104,7 +107,7 @@ def test_a_hung_redis_gives_503_within_the_timeouts_not_a_hung_worker(
 
 
 def test_no_request_during_the_outage_was_a_500(
-    start_app: AppFactory, redis_server: RedisServer
+    start_app: AppFactory, redis_server: RedisService
 ) -> None:
     app = start_app()
     redis_server.kill()
@@ -122,7 +125,7 @@ def test_no_request_during_the_outage_was_a_500(
 
 
 def test_a_put_refused_during_the_outage_stored_nothing(
-    start_app: AppFactory, redis_server: RedisServer
+    start_app: AppFactory, redis_server: RedisService
 ) -> None:
     app = start_app()
     redis_server.kill()

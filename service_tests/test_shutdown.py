@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from local_platform.processes import wait_until
+from local_platform.services import RedisService
 from service_tests.conftest import AppFactory
-from service_tests.harness import AppServer, RedisServer, server_end, wait_until
+from service_tests.harness import AppServer, server_end
 
 # uwsgi.ini's worker-reload-mercy: the longest a drain may take.
 DRAIN_LIMIT_SECONDS = 8
@@ -192,7 +194,7 @@ def _put_until_refused(app: AppServer, client: int, give_up_at: float, out: PutO
 
 
 def test_sigterm_under_put_load_drops_no_accepted_connection_and_keeps_every_put(
-    start_app: AppFactory, redis_server: RedisServer
+    start_app: AppFactory, redis_server: RedisService
 ) -> None:
     app = start_app()
     outcomes = PutOutcomes(acknowledged={}, refused=0, dropped=[], server_errors=[])

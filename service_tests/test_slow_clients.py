@@ -12,15 +12,16 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 import pytest
 from pytest_httpserver import HTTPServer
 
 from example_app.body_deadline import BODY_DEADLINE_SECONDS
-from service_tests.conftest import _launch, _services
-from service_tests.harness import AppServer, RedisServer
+from local_platform.services import Service
+from service_tests.conftest import _launch
+from service_tests.harness import AppServer
 
 SEND_EVERY_SECONDS = 0.7
 SLOW_HEADER_CLIENTS = 4
@@ -92,15 +93,13 @@ def _probe_liveness(attack: Attack, stop: threading.Event) -> None:
 
 @pytest.fixture(scope="module")
 def attack(
-    tmp_path_factory: pytest.TempPathFactory,
-    redis_server: RedisServer,
-    pricing_stub_server: HTTPServer,
+    tmp_path_factory: pytest.TempPathFactory, bound_services: Mapping[str, Service]
 ) -> Iterator[Attack]:
     started: list[AppServer] = []
     try:
         app = _launch(
             tmp_path_factory.mktemp("slow-clients"),
-            _services(redis_server, pricing_stub_server),
+            bound_services,
             {},
             wait_ready=True,
             started=started,

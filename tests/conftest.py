@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import falcon
@@ -13,6 +13,7 @@ import falcon.testing
 import pytest
 
 from example_app.app import create_app
+from example_app.clients import DownstreamClient
 from example_app.config import ENVIRONMENT_VARIABLES, Config
 from example_app.health import HealthCheck
 from example_app.logs import JsonLines, configure_logging
@@ -67,21 +68,24 @@ def log_capture() -> LogCapture:
 
 
 @pytest.fixture
-def make_app(log_capture: LogCapture) -> Callable[..., falcon.App]:
+def make_app(log_capture: LogCapture) -> Callable[..., falcon.App[Any, Any]]:
     """Build an app from Config(**overrides), with extra health checks if given.
 
-    The item store is a fresh in-memory one unless `store` is given; access log lines go
-    to `log_capture`.
+    The item store is a fresh in-memory one unless `store` is given; the downstream
+    services' clients are built from the config unless `clients` are given; access log
+    lines go to `log_capture`.
     """
 
     def build(
         health_checks: tuple[HealthCheck, ...] = (),
         store: ItemStore | None = None,
+        clients: Mapping[str, DownstreamClient] | None = None,
         **overrides: Any,
-    ) -> falcon.App:
+    ) -> falcon.App[Any, Any]:
         return create_app(
             Config(**overrides),
             store=MemoryItemStore() if store is None else store,
+            clients=clients,
             health_checks=health_checks,
             access_lines=log_capture.lines_out,
         )
@@ -90,16 +94,17 @@ def make_app(log_capture: LogCapture) -> Callable[..., falcon.App]:
 
 
 @pytest.fixture
-def make_client(make_app: Callable[..., falcon.App]) -> ClientFactory:
+def make_client(make_app: Callable[..., falcon.App[Any, Any]]) -> ClientFactory:
     """A TestClient for an app built by make_app; every response it gets is checked
     against the OpenAPI document (tests/contract.py)."""
 
     def build(
         health_checks: tuple[HealthCheck, ...] = (),
         store: ItemStore | None = None,
+        clients: Mapping[str, DownstreamClient] | None = None,
         **overrides: Any,
     ) -> falcon.testing.TestClient:
-        return ContractCheckingClient(make_app(health_checks, store, **overrides))
+        return ContractCheckingClient(make_app(health_checks, store, clients, **overrides))
 
     return build
 

@@ -49,7 +49,7 @@ DEFAULTS = [
     ("PROMETHEUS_MULTIPROC_DIR", "metrics_dir", None),
     ("OUTBOUND_TIMEOUT", "outbound_timeout", 2.0),
     ("REDIS_URL", "redis_url", None),
-    ("PRICING_URL", "pricing", None),
+    ("PRICING_URL", "downstream", ()),
     ("VCAP_SERVICES", "redis_url", None),
 ]
 
@@ -280,7 +280,7 @@ def test_unknown_variables_are_ignored():
     assert load_config({"HOME": "/root", "DEBUG": "yes"}) == Config()
 
 
-class RecordingEnvironment(dict):
+class RecordingEnvironment(dict[str, str]):
     """An environment that remembers every variable asked for, present or not."""
 
     def __init__(self, *args, **kwargs):

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from example_app import bindings
 from example_app.config import ConfigError, DownstreamService, load_config
 
 
@@ -17,7 +18,7 @@ def vcap(**bindings_by_label) -> dict[str, str]:
 def test_nothing_bound_means_no_redis_and_no_pricing():
     config = load_config({})
     assert config.redis_url is None
-    assert config.pricing is None
+    assert config.downstream == ()
 
 
 def test_a_binding_labelled_redis_gives_a_url_from_host_port_and_password():
@@ -110,8 +111,8 @@ def test_a_user_provided_pricing_binding_gives_the_pricing_service():
             ]
         }
     )
-    assert load_config(environ).pricing == DownstreamService(
-        name="pricing", url="https://pricing.example", critical=True
+    assert load_config(environ).downstream == (
+        DownstreamService(name="pricing", url="https://pricing.example", critical=True),
     )
 
 
@@ -123,8 +124,7 @@ def test_a_pricing_binding_may_name_its_health_path():
             ]
         }
     )
-    pricing = load_config(environ).pricing
-    assert pricing is not None
+    (pricing,) = load_config(environ).downstream
     assert pricing.health_path == "/ping"
     assert pricing.critical is False
 
@@ -133,14 +133,30 @@ def test_a_pricing_binding_may_name_its_health_path():
     ("raw", "critical"), [("true", True), ("YES", True), ("0", False), ("", False)]
 )
 def test_pricing_url_and_pricing_critical_configure_it_locally(raw, critical):
-    pricing = load_config(
-        {"PRICING_URL": "http://localhost:9000/", "PRICING_CRITICAL": raw}
-    ).pricing
-    assert pricing == DownstreamService(
-        name="pricing", url="http://localhost:9000", critical=critical
+    config = load_config({"PRICING_URL": "http://localhost:9000/", "PRICING_CRITICAL": raw})
+    assert config.downstream == (
+        DownstreamService(name="pricing", url="http://localhost:9000", critical=critical),
     )
 
 
 def test_outbound_timeout_defaults_to_two_seconds_and_can_be_set():
     assert load_config({}).outbound_timeout == 2.0
     assert load_config({"OUTBOUND_TIMEOUT": "0.25"}).outbound_timeout == 0.25
+
+
+def test_a_declared_downstream_service_is_configured_like_pricing(monkeypatch):
+    # What a fork's new declaration in bindings.py gets, with no other change.
+    declared = bindings.Binding("declared-in-a-test", bindings.HTTP, "DECLARED_URL", True)
+    monkeypatch.setattr(bindings, "BINDINGS", (*bindings.BINDINGS, declared))
+    bound = vcap(
+        **{"user-provided": [{"name": "declared-in-a-test", "credentials": {"url": "http://d"}}]}
+    )
+
+    assert load_config({"DECLARED_URL": "http://localhost:9001"}).downstream == (
+        DownstreamService(name="declared-in-a-test", url="http://localhost:9001", critical=True),
+    )
+    assert load_config(bound).downstream == (
+        DownstreamService(name="declared-in-a-test", url="http://d", critical=True),
+    )
+    with pytest.raises(ConfigError, match=r"^DECLARED_CRITICAL must be true or false"):
+        load_config({"DECLARED_CRITICAL": "maybe"})

@@ -320,7 +320,6 @@ def test_a_binding_with_null_tags_and_credentials_is_taken():
 
 
 def test_a_pricing_binding_with_a_base_path_keeps_it_without_the_final_slash():
-    pricing = load_config(pricing_binding(url="https://gateway.example/pricing/")).pricing
+    (pricing,) = load_config(pricing_binding(url="https://gateway.example/pricing/")).downstream
 
-    assert pricing is not None
     assert pricing.url == "https://gateway.example/pricing"

@@ -23,7 +23,9 @@ class PricingStandIn:
         self.answer = answer
         self.calls: list[dict[str, Any]] = []
 
-    def request(self, method: str, path: str, request_id: str, retries: bool) -> tuple[int, Any]:
+    def request(
+        self, method: str, path: str, request_id: str, body: Any = None, retries: bool = True
+    ) -> tuple[int, Any]:
         self.calls.append({"method": method, "path": path, "retries": retries})
         if isinstance(self.answer, Exception):
             raise self.answer
@@ -31,19 +33,19 @@ class PricingStandIn:
 
 
 def test_a_healthy_downstream_service_is_up_with_its_answer():
-    result = DownstreamCheck(PricingStandIn((200, {"status": "up"}))).check()  # type: ignore[arg-type]
+    result = DownstreamCheck(PricingStandIn((200, {"status": "up"}))).check()
     assert result.ok
     assert result.detail == "http://pricing.test answered 200"
 
 
 def test_the_check_asks_the_health_path_once_without_retries():
     pricing = PricingStandIn((200, None))
-    DownstreamCheck(pricing).check()  # type: ignore[arg-type]
+    DownstreamCheck(pricing).check()
     assert pricing.calls == [{"method": "GET", "path": "/health/live", "retries": False}]
 
 
 def test_a_downstream_service_answering_503_is_down():
-    result = DownstreamCheck(PricingStandIn((503, None))).check()  # type: ignore[arg-type]
+    result = DownstreamCheck(PricingStandIn((503, None))).check()
     assert not result.ok
     assert "503" in result.detail
 
@@ -53,13 +55,13 @@ def test_an_unreachable_or_slow_downstream_service_is_down_with_the_reason():
         DownstreamError("pricing", "could not be reached"),
         DownstreamTimeout("pricing", "did not answer in time"),
     ):
-        result = DownstreamCheck(PricingStandIn(error)).check()  # type: ignore[arg-type]
+        result = DownstreamCheck(PricingStandIn(error)).check()
         assert not result.ok
         assert result.detail == str(error)
 
 
 def test_the_check_is_named_after_the_service():
-    assert DownstreamCheck(PricingStandIn((200, None))).name == "pricing"  # type: ignore[arg-type]
+    assert DownstreamCheck(PricingStandIn((200, None))).name == "pricing"
 
 
 def closed_loopback_port() -> int:
@@ -71,7 +73,7 @@ def closed_loopback_port() -> int:
 def test_a_critical_pricing_service_that_is_down_makes_readiness_503():
     # Nothing listens on the port: the connection is refused at once, in this machine.
     pricing = DownstreamService("pricing", f"http://127.0.0.1:{closed_loopback_port()}", True)
-    app = create_app(Config(pricing=pricing), store=MemoryItemStore())
+    app = create_app(Config(downstream=(pricing,)), store=MemoryItemStore())
     result = falcon.testing.TestClient(app).simulate_get("/health/ready")
     assert result.status_code == 503
     assert result.json["checks"]["pricing"]["status"] == "down"
@@ -79,7 +81,7 @@ def test_a_critical_pricing_service_that_is_down_makes_readiness_503():
 
 def test_a_pricing_service_not_marked_critical_is_not_checked():
     pricing = DownstreamService("pricing", f"http://127.0.0.1:{closed_loopback_port()}", False)
-    app = create_app(Config(pricing=pricing), store=MemoryItemStore())
+    app = create_app(Config(downstream=(pricing,)), store=MemoryItemStore())
     result = falcon.testing.TestClient(app).simulate_get("/health/ready")
     assert result.status_code == 200
     assert "pricing" not in result.json["checks"]

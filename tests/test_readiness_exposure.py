@@ -116,7 +116,9 @@ class PricingStandIn:
     def __init__(self, answer: int | Exception) -> None:
         self.answer = answer
 
-    def request(self, method: str, path: str, request_id: str, retries: bool) -> tuple[int, Any]:
+    def request(
+        self, method: str, path: str, request_id: str, body: Any = None, retries: bool = True
+    ) -> tuple[int, Any]:
         if isinstance(self.answer, Exception):
             raise self.answer
         return self.answer, None
@@ -135,7 +137,7 @@ class PricingStandIn:
     ],
 )
 def test_a_downstream_check_says_publicly_only_the_service_and_its_status(answer, public_detail):
-    result = DownstreamCheck(PricingStandIn(answer)).check()  # type: ignore[arg-type]
+    result = DownstreamCheck(PricingStandIn(answer)).check()
 
     assert result.public_detail == public_detail
 
@@ -144,7 +146,7 @@ def test_with_a_critical_pricing_service_down_readiness_names_only_the_service(m
     port = closed_loopback_port()
     pricing = DownstreamService("pricing", f"http://127.0.0.1:{port}", critical=True)
 
-    result = make_client(pricing=pricing).simulate_get("/health/ready")
+    result = make_client(downstream=(pricing,)).simulate_get("/health/ready")
 
     assert result.status_code == 503
     assert result.json["checks"]["pricing"]["detail"] == "pricing could not be reached"

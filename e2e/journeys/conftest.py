@@ -1,6 +1,6 @@
 """Where the journeys run: E2E_BASE_URL (a staging route, production as a smoke test), or,
 when it is unset, a local deployment of this checkout made the way the platform would
-(e2e/local_platform.py), torn down when the run ends.
+(local_platform/), torn down when the run ends.
 
 E2E_EXPECT_VERSION is the version the deployment must report; by default the one in this
 checkout's manifest.yml, i.e. the version that was just deployed from it.
@@ -18,7 +18,9 @@ import pytest
 
 from e2e.client import Client
 from e2e.journeys.deployment import Deployment
-from e2e.local_platform import AppManifest, deployed, wait_until
+from local_platform.app import AppManifest
+from local_platform.processes import wait_until
+from local_platform.stage import deployed
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # How long a deployment may take to answer at all: a rolling push can still be switching.

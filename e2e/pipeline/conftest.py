@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from e2e.local_platform import Stage, deployed
+from local_platform.stage import Stage, deployed
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import yaml
 
-from e2e.local_platform import Stage
 from e2e.pipeline.conftest import (
     Deliver,
     StandIns,
@@ -20,6 +19,7 @@ from e2e.pipeline.conftest import (
     steps_passed,
     version_of,
 )
+from local_platform.stage import Stage
 
 SETTINGS = {
     "TARGET": "cf",

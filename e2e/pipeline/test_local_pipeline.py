@@ -13,7 +13,6 @@ import re
 import socket
 from pathlib import Path
 
-from e2e.local_platform import Stage
 from e2e.pipeline.conftest import (
     Deliver,
     StandIns,
@@ -22,6 +21,7 @@ from e2e.pipeline.conftest import (
     steps_passed,
     version_of,
 )
+from local_platform.stage import Stage
 
 
 def tag_current_release(origin: Path) -> str:

@@ -1,5 +1,6 @@
 """The local platform behaves as the pipeline relies on: each stage has data of its own,
-kept across pushes, and a teardown leaves nothing running."""
+kept across pushes, every binding is started by its kind, and a teardown leaves nothing
+running."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import uuid
 from pathlib import Path
 
 from e2e.client import Client
-from e2e.local_platform import Release, Stage
 from e2e.pipeline.conftest import served_version
+from example_app.bindings import PRICING
+from local_platform.services import HttpStub
+from local_platform.stage import Release, Stage
 
 
 def test_stages_keep_their_own_data_across_pushes(
@@ -39,3 +42,24 @@ def test_stages_keep_their_own_data_across_pushes(
         except OSError:
             continue
         raise AssertionError(f"{stage.name} still answers on {stage.url} after teardown")
+
+
+def test_a_stage_binds_the_downstream_service_to_a_recording_stub(
+    snapshot: Path, tmp_path: Path
+) -> None:
+    stage = Stage("staging", tmp_path)
+    key = f"platform-{uuid.uuid4().hex}"
+    try:
+        stage.push(Release(snapshot, snapshot / "manifest.yml"))
+        pricing = stage.services[PRICING.name]
+        assert isinstance(pricing, HttpStub)
+        pricing.expect_request(f"/prices/{key}").respond_with_json({"amount": "2"})
+        assert Client(stage.url).put(f"/items/{key}", {}).status == 201
+
+        price = Client(stage.url).get(f"/items/{key}/price")
+
+        assert (price.status, price.json()["price"]) == (200, {"amount": "2"})
+        (request, _), *_ = pricing.log
+        assert request.headers["X-Request-ID"] == price.headers["X-Request-ID"]
+    finally:
+        stage.teardown()

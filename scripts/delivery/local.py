@@ -1,5 +1,5 @@
-"""Delivering to the local platform (e2e/local_platform.py): staging and production are
-two local deployments on their own ports, each with a Redis of its own, so the whole
+"""Delivering to the local platform (local_platform/): staging and production are two
+local deployments on their own ports, each with bound services of its own, so the whole
 pipeline runs on one machine. Both are stopped when the pipeline ends."""
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ from pathlib import Path
 from delivery.release import Release, stage_manifest_name, write_stage_manifest
 from delivery.runner import Shell, StepFailed, say
 from delivery.settings import Settings
-from e2e import local_platform
+from local_platform.processes import DeployError
+from local_platform.stage import Release as LocalRelease
+from local_platform.stage import Stage
 
 PORT_SETTING = {"staging": "LOCAL_STAGING_PORT", "production": "LOCAL_PROD_PORT"}
 
@@ -20,7 +22,7 @@ class LocalPlatform:
         self._settings = settings
         self._shell = shell
         self._stages = {
-            stage: local_platform.Stage(stage, workdir, settings.port(setting))
+            stage: Stage(stage, workdir, settings.port(setting))
             for stage, setting in PORT_SETTING.items()
         }
         self._current: str | None = None
@@ -53,17 +55,17 @@ class LocalPlatform:
             lambda: write_stage_manifest(release, stage, None),
         )
         target = self._stages[stage]
-        pushed = local_platform.Release(release.directory, release.directory / name)
+        pushed = LocalRelease(release.directory, release.directory / name)
         self._shell.action(
             f"push {release.tag} to {stage}: manifest.yml's command in {release.directory}"
-            f" on {target.url}, with a redis-server of its own bound through VCAP_SERVICES",
+            f" on {target.url}, with services of its own bound through VCAP_SERVICES",
             lambda: self._deploy(target, pushed),
         )
 
-    def _deploy(self, target: local_platform.Stage, release: local_platform.Release) -> None:
+    def _deploy(self, target: Stage, release: LocalRelease) -> None:
         try:
             target.push(release)
-        except local_platform.DeployError as error:
+        except DeployError as error:
             raise StepFailed(str(error)) from error
 
     def url(self, stage: str) -> str:
