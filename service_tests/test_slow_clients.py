@@ -16,7 +16,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 import pytest
-from pytest_httpserver import HTTPServer
 
 from example_app.body_deadline import BODY_DEADLINE_SECONDS
 from local_platform.services import Service
