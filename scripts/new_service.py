@@ -20,9 +20,10 @@ DEST gets a fresh git history: one commit,
 "Generated from <template> <commit>", and `.template.json` records the template (path or
 URL) and commit, for `make template-update` (scripts/template_update.py).
 
-Every refusal (bad NAME, existing DEST, ...) comes before anything is written. The tree
-is built beside DEST and moved into place only when complete, so a failure leaves no
-half-made service behind.
+Every refusal (bad NAME, existing DEST, ...) comes before anything is written. DEST's
+missing parent directories are made, as `git clone` does; the tree is built beside DEST
+and moved into place only when complete, so a failure leaves no half-made service (and
+no directory made for it) behind.
 
 `--render` is the step `make template-update` reuses: it writes the renamed tree of any
 template commit into an empty directory, with no git history. Standard library only.
@@ -393,17 +394,20 @@ def template_origin(repo: Path) -> str:
     return str(repo)
 
 
-def check_destination(dest_argument: str, template: Path) -> Path:
+def check_destination(dest_argument: str, template: Path) -> tuple[Path, list[Path]]:
+    """DEST as an absolute path, and its missing parent directories, outermost first."""
     if not dest_argument:
         raise Refused(f"DEST is required: {USAGE}")
     dest = Path(dest_argument).expanduser().absolute()
     if dest.exists() or dest.is_symlink():
         raise Refused(f"DEST {dest_argument} already exists; give a path that does not exist yet")
-    if not dest.parent.is_dir():
-        raise Refused(f"DEST's parent directory, {dest.parent}, does not exist; create it first")
+    missing = [each for each in dest.parents if not each.exists() and not each.is_symlink()]
+    existing = dest.parents[len(missing)]
+    if not existing.is_dir():
+        raise Refused(f"DEST {dest_argument} is under {existing}, which is not a directory")
     if dest.resolve().is_relative_to(template.resolve()):
         raise Refused(f"DEST {dest_argument} is inside the template; choose a path outside it")
-    return dest
+    return dest, missing[::-1]
 
 
 def check_git_identity(where: Path) -> None:
@@ -424,8 +428,8 @@ def new_service(name: str, dest_argument: str, origin: str | None) -> None:
     source = Source(template, "HEAD")
     template_name = source.name()
     check_name(name, template_name, taken_names(source))
-    dest = check_destination(dest_argument, template)
-    check_git_identity(dest.parent)
+    dest, missing = check_destination(dest_argument, template)
+    check_git_identity(dest.parents[len(missing)])
     origin = origin or template_origin(template)
     if git("status", "--porcelain", "--untracked-files=no", cwd=template):
         print(
@@ -433,8 +437,12 @@ def new_service(name: str, dest_argument: str, origin: str | None) -> None:
             "uncommitted changes in the template are left out"
         )
 
-    building = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    # What a failure removes: the outermost parent made here, else the tree being built.
+    made = missing[0] if missing else None
+    dest.parent.mkdir(parents=True, exist_ok=True)
     try:
+        building = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+        made = made or building
         for warning in render(source, name, origin, building):
             print(f"new-service: warning: {warning}", file=sys.stderr)
         branch = git("config", "--get", "init.defaultBranch", cwd=template, check=False) or "main"
@@ -449,7 +457,8 @@ def new_service(name: str, dest_argument: str, origin: str | None) -> None:
         git("branch", "template", cwd=building)
         building.rename(dest)
     except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
+        if made:
+            shutil.rmtree(made, ignore_errors=True)
         raise
 
     forms = name_forms(name)

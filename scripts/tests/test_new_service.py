@@ -352,14 +352,25 @@ def test_an_existing_dest_is_refused(
     [
         (["NAME={name}"], "DEST is required"),
         (["DEST=../somewhere"], "NAME is required"),
-        (["NAME={name}", "DEST={tmp}/missing/service"], "does not exist; create it"),
+        (["NAME={name}", "DEST={tmp}/a-file/service"], "a-file, which is not a directory"),
         (["NAME={name}", "DEST=service"], "is inside the template"),
     ],
 )
 def test_a_missing_or_impossible_argument_is_refused(
     refuse: Callable[..., None], tmp_path: Path, arguments: list[str], why: str
 ) -> None:
+    (tmp_path / "a-file").write_text("keep me\n")
     refuse(*(argument.replace("{tmp}", str(tmp_path)) for argument in arguments), why=why)
+
+
+def test_dest_missing_parent_directories_are_made(
+    template_snapshot: Path, tmp_path: Path, run: Run, git: Callable[..., str]
+) -> None:
+    dest = tmp_path / "teams" / "payments" / service_name_for(template_snapshot)
+    result = run("make", "new-service", f"NAME={dest.name}", f"DEST={dest}", cwd=template_snapshot)
+    assert result.returncode == 0, result.stderr
+    assert git("log", "--format=%s", cwd=dest).startswith("Generated from ")
+    assert sorted(path.name for path in (tmp_path / "teams" / "payments").iterdir()) == [dest.name]
 
 
 def test_no_git_identity_is_refused_before_anything_is_written(
