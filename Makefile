@@ -31,13 +31,14 @@ unit service lint e2e: $(VENV)/.installed test-packages
 test-packages:
 	scripts/install-system-packages $(TEST_PACKAGES)
 
-# The benchmark (benchmark/README.md): the service against bare Falcon and the Spring
-# baseline, every contender up at once; Markdown tables on stdout,
-# benchmark/results/latest.json and .png. QUICK=1: a functional check (CI), every contender
-# and phase, briefly. BENCH_ARGS: more options, e.g. BENCH_ARGS="--before 79c53f7".
+# The benchmark (benchmark/README.md): the service against bare Falcon (and, in the
+# template, the Spring baseline, built only where benchmark/spring is), every contender up
+# at once; Markdown tables on stdout, benchmark/results/latest.json and .png. QUICK=1: a
+# functional check (CI), every contender and phase, briefly. BENCH_ARGS: more options,
+# e.g. BENCH_ARGS="--before 79c53f7".
 bench: $(VENV)/.bench-installed
 	scripts/install-system-packages wrk util-linux
-	benchmark/spring/build.sh
+	$(wildcard benchmark/spring/build.sh)
 	$(BIN)/python -m benchmark.run $(if $(QUICK),--quick) $(BENCH_ARGS)
 
 $(VENV)/.bench-installed: $(VENV)/.installed benchmark/requirements.txt
