@@ -52,15 +52,19 @@ $(VENV)/.installed: requirements.txt requirements-test.txt requirements-dev.txt
 		-r requirements.txt -r requirements-test.txt -r requirements-dev.txt
 	touch $@
 
+# template-only: begin
 # A new service from this one: renamed, version 0.1.0, a fresh git history, and a record of
-# the template commit it came from (README, "Start a new service"). In a generated service,
-# template-status says how far behind the template it is and template-update merges the
-# template's newer commits (README, "Follow the template"); TEMPLATE=path-or-URL if it has
-# moved, REF=branch-or-tag to follow another. Standard library only: no .venv needed.
-.PHONY: new-service template-update template-status
+# the template commit it came from (README, "Start a new service").
+.PHONY: new-service
 new-service:
 	@$(PYTHON) scripts/new_service.py $(if $(TEMPLATE),--template "$(TEMPLATE)") -- "$(NAME)" "$(DEST)"
 
+# template-only: end
+# In a generated service, template-status says how far behind the template it is and
+# template-update merges the template's newer commits (README, "Follow the template");
+# TEMPLATE=path-or-URL if it has moved, REF=branch-or-tag to follow another. Standard
+# library only: no .venv needed.
+.PHONY: template-update template-status
 template-update template-status:
 	@$(PYTHON) scripts/template_update.py $(@:template-%=%) \
 		$(if $(TEMPLATE),--template "$(TEMPLATE)") $(if $(REF),--ref "$(REF)")
