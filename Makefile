@@ -31,13 +31,14 @@ unit service lint e2e: $(VENV)/.installed test-packages
 test-packages:
 	scripts/install-system-packages $(TEST_PACKAGES)
 
-# The benchmark (benchmark/README.md): the service against bare Falcon and the Spring
-# baseline, every contender up at once; Markdown tables on stdout,
-# benchmark/results/latest.json and .png. QUICK=1: a functional check (CI), every contender
-# and phase, briefly. BENCH_ARGS: more options, e.g. BENCH_ARGS="--before 79c53f7".
+# The benchmark (benchmark/README.md): the service against bare Falcon (and, in the
+# template, the Spring baseline, built only where benchmark/spring is), every contender up
+# at once; Markdown tables on stdout, benchmark/results/latest.json and .png. QUICK=1: a
+# functional check (CI), every contender and phase, briefly. BENCH_ARGS: more options,
+# e.g. BENCH_ARGS="--before 79c53f7".
 bench: $(VENV)/.bench-installed
 	scripts/install-system-packages wrk util-linux
-	benchmark/spring/build.sh
+	$(wildcard benchmark/spring/build.sh)
 	$(BIN)/python -m benchmark.run $(if $(QUICK),--quick) $(BENCH_ARGS)
 
 $(VENV)/.bench-installed: $(VENV)/.installed benchmark/requirements.txt
@@ -51,15 +52,19 @@ $(VENV)/.installed: requirements.txt requirements-test.txt requirements-dev.txt
 		-r requirements.txt -r requirements-test.txt -r requirements-dev.txt
 	touch $@
 
+# template-only: begin
 # A new service from this one: renamed, version 0.1.0, a fresh git history, and a record of
-# the template commit it came from (README, "Start a new service"). In a generated service,
-# template-status says how far behind the template it is and template-update merges the
-# template's newer commits (README, "Follow the template"); TEMPLATE=path-or-URL if it has
-# moved, REF=branch-or-tag to follow another. Standard library only: no .venv needed.
-.PHONY: new-service template-update template-status
+# the template commit it came from (README, "Start a new service").
+.PHONY: new-service
 new-service:
 	@$(PYTHON) scripts/new_service.py $(if $(TEMPLATE),--template "$(TEMPLATE)") -- "$(NAME)" "$(DEST)"
 
+# template-only: end
+# In a generated service, template-status says how far behind the template it is and
+# template-update merges the template's newer commits (README, "Follow the template");
+# TEMPLATE=path-or-URL if it has moved, REF=branch-or-tag to follow another. Standard
+# library only: no .venv needed.
+.PHONY: template-update template-status
 template-update template-status:
 	@$(PYTHON) scripts/template_update.py $(@:template-%=%) \
 		$(if $(TEMPLATE),--template "$(TEMPLATE)") $(if $(REF),--ref "$(REF)")

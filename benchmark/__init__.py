@@ -1,1 +1,1 @@
-"""The benchmark against the Spring baseline: `make bench` (see benchmark/README.md)."""
+"""The benchmark of the service against bare Falcon: `make bench` (see benchmark/README.md)."""

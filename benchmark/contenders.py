@@ -10,6 +10,7 @@ removed with it.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -60,6 +61,19 @@ class Contender:
 
 
 KEYS = ("falcon-uwsgi", "falcon-bare", "spring", "falcon-granian", "falcon-uwsgi-router")
+
+
+def default_keys() -> list[str]:
+    """The contenders whose parts this repository has. The Spring baseline
+    (benchmark/spring/) and Granian (in benchmark/requirements.txt) are the template's own
+    comparisons, which a generated service leaves out; the others need nothing but the
+    service's own uWSGI."""
+    requirements = (REPO / "benchmark" / "requirements.txt").read_text()
+    present = {
+        "spring": SPRING.is_dir(),
+        "falcon-granian": re.search(r"^granian\b", requirements, re.M) is not None,
+    }
+    return [key for key in KEYS if present.get(key, True)]
 
 
 class Workspace:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import re
+import shutil
 import subprocess
 from importlib import metadata
 from typing import Any
@@ -23,7 +25,8 @@ def describe(server_cpus: str) -> dict[str, Any]:
         "loadavg_at_start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
         "git": _output(["git", "-C", str(REPO), "describe", "--always", "--dirty"]),
         "versions": _versions(),
-        "jvm_defaults": _jvm_defaults(server_cpus),
+        # Only where there is a JVM: the template's Spring baseline.
+        "jvm_defaults": _jvm_defaults(server_cpus) if shutil.which("java") else None,
     }
 
 
@@ -62,12 +65,12 @@ def _os_name() -> str:
 def _versions() -> dict[str, str]:
     versions = {"Python": platform.python_version()}
     for package in ("falcon", "uWSGI", "granian", "prometheus-client"):
-        try:
+        # Granian is the template's only: a generated service has none.
+        with contextlib.suppress(metadata.PackageNotFoundError):
             versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = "not installed"
     java = _output(["java", "-version"], stderr=True).splitlines()
-    versions["Java"] = java[1] if len(java) > 1 else "?"
+    if len(java) > 1:
+        versions["Java"] = java[1]
     versions["wrk"] = _output(["wrk", "-v"]).split(" [")[0].removeprefix("wrk ")
     return versions
 

@@ -93,10 +93,18 @@ def _ratio_text(r: dict[str, float] | None, rounds: bool = True) -> str:
     return text
 
 
+def baselines(run: dict[str, Any]) -> list[tuple[str, str, float]]:
+    """What the shipped service is compared with, of the run's contenders: bare Falcon, and
+    Spring where it ran (the template's; a generated service has no Spring baseline)."""
+    keys = {c["key"] for c in run["contenders"]}
+    known = ((BARE, "bare Falcon", TARGET_VS_BARE), (SPRING, "Spring", TARGET_VS_SPRING))
+    return [baseline for baseline in known if baseline[0] in keys]
+
+
 def headline(run: dict[str, Any]) -> str:
-    """The two ratios the issue asks about, on each endpoint."""
+    """The ratios the issue asks about, on each endpoint."""
     rows = []
-    for other, name, target in ((BARE, "bare Falcon", TARGET_VS_BARE), (SPRING, "Spring", TARGET_VS_SPRING)):  # fmt: skip
+    for other, name, target in baselines(run):
         cells = [f"shipped / {name} (target >= {target:g}x)"]
         cells += [_ratio_text(ratio(run, SHIPPED, other, e)) for e in ENDPOINTS]
         rows.append(cells)
@@ -110,7 +118,9 @@ def headline(run: dict[str, Any]) -> str:
 
 def throughput_table(run: dict[str, Any], endpoint: str) -> str:
     """One row per contender: the median of its rounds and how far the rounds spread."""
-    header = ["contender", "req/s (median)", "min-max", "spread %", "/ bare", "/ Spring"]
+    others = [key for key, _, _ in baselines(run)]
+    header = ["contender", "req/s (median)", "min-max", "spread %"]
+    header += [{BARE: "/ bare", SPRING: "/ Spring"}[key] for key in others]
     header += ["p50 ms", "p99 ms", "mean ms", "failed %", "server CPU µs/req", "idle conns held"]
     rows = []
     for c in _measured(run):
@@ -119,8 +129,7 @@ def throughput_table(run: dict[str, Any], endpoint: str) -> str:
         rows.append(
             [c["label"], f"{s['rps_median']:.0f}", f"{s['rps_min']:.0f}-{s['rps_max']:.0f}",
              f"{s['rps_spread_pct']:.1f}",
-             _ratio_text(ratio(run, c["key"], BARE, endpoint), rounds=False),
-             _ratio_text(ratio(run, c["key"], SPRING, endpoint), rounds=False),
+             *(_ratio_text(ratio(run, c["key"], key, endpoint), rounds=False) for key in others),
              _ms(s["p50_ms"]), _ms(s["p99_ms"]), _ms(s["mean_ms"]), _failed(s),
              f"{s['cpu']['server_cpu_us_per_request']:.0f}",
              "-" if held is None else str(held)]
@@ -247,13 +256,14 @@ def evaluate_targets(run: dict[str, Any]) -> list[dict[str, Any]]:
     if shipped is None:
         return []
     targets = []
-    for other, name, limit in ((BARE, "bare Falcon", TARGET_VS_BARE), (SPRING, "warmed Spring", TARGET_VS_SPRING)):  # fmt: skip
+    for other, name, limit in baselines(run):
+        label = "warmed Spring" if other == SPRING else name
         for endpoint in ENDPOINTS:
             r = ratio(run, SHIPPED, other, endpoint)
             if r is None:
                 continue
             target = _target(
-                f"`{endpoint}` req/s >= {limit:g}x {name}", _ratio_text(r), r["ratio"] >= limit
+                f"`{endpoint}` req/s >= {limit:g}x {label}", _ratio_text(r), r["ratio"] >= limit
             )
             if len(_round_rates(shipped, endpoint)) > 1 and "rounds_min" in r:
                 # How sure: does every round's ratio fall on the same side of the target?
@@ -301,7 +311,7 @@ def markdown(run: dict[str, Any]) -> str:
         parts.append(
             "**Quick run: a functional check. Its numbers compare nothing.** Every contender "
             "was started, answered correctly and went through every phase, but each phase "
-            "lasted a second or two (the JVM's JIT is cold, one round has no spread): for "
+            "lasted a second or two (warm-ups cut short, one round has no spread): for "
             "a comparison, run `make bench`."
         )
     rounds = f"{s['rounds']} round{'s' if s['rounds'] > 1 else ''} of {s['round_s']:g} s"
@@ -310,10 +320,8 @@ def markdown(run: dict[str, Any]) -> str:
         if s["idle_connections"]
         else "no idle connections held"
     )
-    parts += [
-        "### Headline: the shipped service against bare Falcon and Spring",
-        headline(run),
-    ]
+    names = " and ".join(name for _, name, _ in baselines(run))
+    parts += [f"### Headline: the shipped service against {names}", headline(run)]
     for endpoint in ENDPOINTS:
         parts += [
             f"### `{endpoint}`: wrk, {s['connections']} connections, {rounds} per contender "
@@ -457,6 +465,8 @@ def record(run: dict[str, Any], chart: Path, results_md: Path, results_png: Path
     shutil.copyfile(chart, results_png)
     m = run["machine"]
     s = run["settings"]
+    jvm = [f"**JVM as run (server CPU set only)**: {m['jvm_defaults']}", ""]
+    jvm = jvm if m.get("jvm_defaults") else []
     lines = [
         RESULTS_BEGIN,
         "",
@@ -477,8 +487,7 @@ def record(run: dict[str, Any], chart: Path, results_md: Path, results_png: Path
         "**Software**: "
         + ", ".join(f"{name} {version}" for name, version in m["versions"].items()),
         "",
-        f"**JVM as run (server CPU set only)**: {m.get('jvm_defaults', '?')}",
-        "",
+        *jvm,
         "**Commands**:",
         "",
         "```sh",
@@ -495,7 +504,12 @@ def record(run: dict[str, Any], chart: Path, results_md: Path, results_png: Path
         "",
         RESULTS_END,
     ]
-    text = results_md.read_text()
+    # A service's first recorded run starts its own RESULTS.md.
+    text = (
+        results_md.read_text()
+        if results_md.exists()
+        else f"# Benchmark: a recorded run\n\n{RESULTS_BEGIN}\n{RESULTS_END}\n"
+    )
     pattern = re.compile(re.escape(RESULTS_BEGIN) + ".*?" + re.escape(RESULTS_END), re.DOTALL)
     if not pattern.search(text):
         raise RuntimeError(f"{results_md} has no recorded-run markers")

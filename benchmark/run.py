@@ -1,6 +1,7 @@
-"""The benchmark: the shipped service against the limit of its stack and the Spring baseline.
+"""The benchmark: the shipped service against the limit of its stack (and, in the template,
+the Spring baseline).
 
-    make bench              # the full run (14-18 minutes)
+    make bench              # the full run (it prints how long it will take first)
     make bench QUICK=1      # a functional check (CI): every contender, every phase, briefly
     python -m benchmark.run --before 79c53f7   # the shipped service before and after
     python -m benchmark.run --help
@@ -32,7 +33,7 @@ from types import FrameType
 from typing import Any
 
 from benchmark import machine, report
-from benchmark.contenders import KEYS, REPO, SPRING, Contender, Workspace, build
+from benchmark.contenders import KEYS, REPO, SPRING, Contender, Workspace, build, default_keys
 from benchmark.load import (
     Endpoint,
     Shape,
@@ -64,8 +65,8 @@ def parse_args(argv: list[str] | None) -> tuple[Settings, argparse.Namespace]:
     parser.add_argument("--quick", action="store_true", help="a functional check (CI)")
     parser.add_argument(
         "--contenders",
-        default=",".join(KEYS),
-        help="comma-separated, from: " + ", ".join(KEYS),
+        default=",".join(default_keys()),
+        help="comma-separated, from: " + ", ".join(KEYS) + " (default: %(default)s)",
     )
     parser.add_argument(
         "--before",

@@ -11,21 +11,30 @@ contents and in paths:
     Title Case   prose titles                                                  Billing Api
     CamelCase    class-style names                                             BillingApi
 
-The template's name is pyproject.toml's `[project] name`, so nothing here names it and a
-generated service can be a template in turn. The version is reset to 0.1.0 wherever it
-lives; binary files are copied untouched. Python files stay lint-clean: imports that name
-the package are re-sorted (the new name may sort elsewhere), and the project's ruff
-re-wraps lines that a longer or shorter name moved across the line-length limit.
-DEST gets a fresh git history: one commit,
-"Generated from <template> <commit>", and `.template.json` records the template (path or
-URL) and commit, for `make template-update` (scripts/template_update.py).
+The template's name is pyproject.toml's `[project] name`, so nothing here names it. The
+version is reset to 0.1.0 wherever it lives; binary files are copied untouched. Python
+files stay lint-clean: imports that name the package are re-sorted (the new name may sort
+elsewhere), and the project's ruff re-wraps lines that a longer or shorter name moved
+across the line-length limit.
 
-Every refusal (bad NAME, existing DEST, ...) comes before anything is written. The tree
-is built beside DEST and moved into place only when complete, so a failure leaves no
-half-made service behind.
+What is the template's alone stays behind: the paths in TEMPLATE_ONLY (its showcase, this
+generator and its tests), and in text files every block of lines from a
+`template-only: begin` marker to a `template-only: end` one (the Makefile's, tox.ini's
+and the READMEs' words about them). The rest adapts to what is there (`make bench`
+builds the Spring baseline only where it is).
 
-`--render` is the step `make template-update` reuses: it writes the renamed tree of any
-template commit into an empty directory, with no git history. Standard library only.
+DEST gets a fresh git history: one commit, "Generated from <template> <commit>", and
+`.template.json` records the template (path or URL) and commit, for
+`make template-update` (scripts/template_update.py).
+
+Every refusal (bad NAME, existing DEST, ...) comes before anything is written. DEST's
+missing parent directories are made, as `git clone` does; the tree is built beside DEST
+and moved into place only when complete, so a failure leaves no half-made service (and
+no directory made for it) behind.
+
+`--render` is the step `make template-update` reuses (with this file as it is at the
+template's newer commit: a generated service has no copy): it writes the renamed tree of
+any template commit into an empty directory, with no git history. Standard library only.
 """
 
 from __future__ import annotations
@@ -55,6 +64,20 @@ NAME_RULE = re.compile(r"[a-z][a-z0-9-]*")
 # Hostnames in routes are DNS labels.
 MAX_NAME_LENGTH = 63
 USAGE = "make new-service NAME=billing-api DEST=../billing-api"
+# What a new service does not get: the template's showcase (the Spring baseline and the
+# benchmark's recorded run, the screenshot of the template's docs page), this generator
+# and its tests. A path, or a directory ending in "/".
+TEMPLATE_ONLY = (
+    "benchmark/spring/",
+    "benchmark/RESULTS.md",
+    "benchmark/RESULTS.png",
+    "docs/swagger-ui.png",
+    "scripts/new_service.py",
+    "scripts/tests/",
+)
+# A line holding the first starts a block of template-only lines, one holding the second
+# ends it; both markers are left out with the block, whatever comment syntax holds them.
+BLOCK_BEGIN, BLOCK_END = "template-only: begin", "template-only: end"
 
 
 class Refused(Exception):
@@ -286,6 +309,31 @@ def resort_imports(text: str, package: str) -> str:
     return "\n".join(out)
 
 
+def template_only(path: str) -> bool:
+    return any(
+        path.startswith(each) if each.endswith("/") else path == each for each in TEMPLATE_ONLY
+    )
+
+
+def without_template_only_blocks(text: str, path: str) -> str:
+    """The text without its template-only blocks, markers included."""
+    out: list[str] = []
+    inside = after_block = False
+    for line in text.splitlines(keepends=True):
+        if inside:
+            inside, after_block = BLOCK_END not in line, BLOCK_END in line
+        elif BLOCK_BEGIN in line:
+            inside = True
+        else:
+            # A block between blank lines leaves one of them, not both.
+            if not (after_block and not line.strip() and (not out or not out[-1].strip())):
+                out.append(line)
+            after_block = False
+    if inside:
+        raise Refused(f"{path}: a template-only block with no end ({BLOCK_END!r})")
+    return "".join(out)
+
+
 def readme_with_origin(text: str, template_name: str) -> str:
     """The README with a paragraph under its title saying which template it follows."""
     paragraph = [
@@ -331,6 +379,8 @@ def render(source: Source, name: str, origin: str, out: Path) -> Iterator[str]:
     for entry in source.entries:
         if entry.path == RECORD_FILE:
             continue  # the template was generated itself: its record is replaced below
+        if template_only(entry.path):
+            continue
         if entry.kind != "blob":
             yield f"{entry.path}: a submodule, not copied"
             continue
@@ -343,7 +393,7 @@ def render(source: Source, name: str, origin: str, out: Path) -> Iterator[str]:
             continue
         text = text_of(content)
         if text is not None:
-            text = reset_version(path, rename(text))
+            text = reset_version(path, rename(without_template_only_blocks(text, entry.path)))
             if path.endswith(".py"):
                 text = resort_imports(text, name_forms(name)["snake"])
             if path == "README.md":
@@ -393,17 +443,20 @@ def template_origin(repo: Path) -> str:
     return str(repo)
 
 
-def check_destination(dest_argument: str, template: Path) -> Path:
+def check_destination(dest_argument: str, template: Path) -> tuple[Path, list[Path]]:
+    """DEST as an absolute path, and its missing parent directories, outermost first."""
     if not dest_argument:
         raise Refused(f"DEST is required: {USAGE}")
     dest = Path(dest_argument).expanduser().absolute()
     if dest.exists() or dest.is_symlink():
         raise Refused(f"DEST {dest_argument} already exists; give a path that does not exist yet")
-    if not dest.parent.is_dir():
-        raise Refused(f"DEST's parent directory, {dest.parent}, does not exist; create it first")
+    missing = [each for each in dest.parents if not each.exists() and not each.is_symlink()]
+    existing = dest.parents[len(missing)]
+    if not existing.is_dir():
+        raise Refused(f"DEST {dest_argument} is under {existing}, which is not a directory")
     if dest.resolve().is_relative_to(template.resolve()):
         raise Refused(f"DEST {dest_argument} is inside the template; choose a path outside it")
-    return dest
+    return dest, missing[::-1]
 
 
 def check_git_identity(where: Path) -> None:
@@ -424,8 +477,8 @@ def new_service(name: str, dest_argument: str, origin: str | None) -> None:
     source = Source(template, "HEAD")
     template_name = source.name()
     check_name(name, template_name, taken_names(source))
-    dest = check_destination(dest_argument, template)
-    check_git_identity(dest.parent)
+    dest, missing = check_destination(dest_argument, template)
+    check_git_identity(dest.parents[len(missing)])
     origin = origin or template_origin(template)
     if git("status", "--porcelain", "--untracked-files=no", cwd=template):
         print(
@@ -433,8 +486,12 @@ def new_service(name: str, dest_argument: str, origin: str | None) -> None:
             "uncommitted changes in the template are left out"
         )
 
-    building = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    # What a failure removes: the outermost parent made here, else the tree being built.
+    made = missing[0] if missing else None
+    dest.parent.mkdir(parents=True, exist_ok=True)
     try:
+        building = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+        made = made or building
         for warning in render(source, name, origin, building):
             print(f"new-service: warning: {warning}", file=sys.stderr)
         branch = git("config", "--get", "init.defaultBranch", cwd=template, check=False) or "main"
@@ -449,7 +506,8 @@ def new_service(name: str, dest_argument: str, origin: str | None) -> None:
         git("branch", "template", cwd=building)
         building.rename(dest)
     except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
+        if made:
+            shutil.rmtree(made, ignore_errors=True)
         raise
 
     forms = name_forms(name)

@@ -5,13 +5,14 @@
     make template-update    merge them in (TEMPLATE=path-or-URL, REF=branch-or-tag optional)
 
 How: a generated service keeps the template's own line of history beside its own. Its
-first commit is the template's tree, renamed (scripts/new_service.py). Each update adds
-one commit to that line, the renamed tree of the template's newer commit with the
-previous one as parent, and merges it. So git does a real three-way merge: the base is
-the renamed template the service last took, one side the service, the other the renamed
-newer template. What the service changed stays, what the template changed comes in, and
-where both changed the same lines git stops with conflict markers for the user to resolve:
-nothing here ever resolves a conflict.
+first commit is the template's tree, renamed (by the template's scripts/new_service.py,
+which leaves out the template's own parts). Each update adds one commit to that line, the
+renamed tree of the template's newer commit with the previous one as parent, and merges
+it. So git does a real three-way merge: the base is the renamed template the service last
+took, one side the service, the other the renamed newer template. What the service
+changed stays, what the template changed comes in, and where both changed the same lines
+git stops with conflict markers for the user to resolve: nothing here ever resolves a
+conflict.
 
 .template.json names the template (path or URL), the template commit the service follows
 and the service's name. It travels with the merge, so it moves on only when the merge is

@@ -1,5 +1,6 @@
 """`make new-service`: a generated service is renamed everywhere, passes its own unit tier
-and lint, starts a fresh history at version 0.1.0; bad requests are refused, unwritten."""
+and lint, starts a fresh history at version 0.1.0, and leaves the template's own parts
+behind; bad requests are refused, unwritten."""
 
 from __future__ import annotations
 
@@ -20,6 +21,15 @@ import yaml
 from conftest import Run, service_name_for, template_name
 
 VENV_BIN = Path(sys.executable).parent
+# What stays in the template: its showcase, the generator and its tests.
+TEMPLATE_ONLY = (
+    "benchmark/spring/",
+    "benchmark/RESULTS.md",
+    "benchmark/RESULTS.png",
+    "docs/swagger-ui.png",
+    "scripts/new_service.py",
+    "scripts/tests/",
+)
 
 
 def forms(name: str) -> dict[str, str]:
@@ -204,7 +214,10 @@ def test_each_place_that_names_the_service_is_renamed(
     assert f"{new['snake']}/redis_store.py" in (service / "tox.ini").read_text()
 
 
-def test_every_file_is_carried_over_and_binary_files_untouched(
+# --- what stays in the template -----------------------------------------------------------
+
+
+def test_every_file_but_the_template_only_ones_is_carried_over(
     generated: tuple[Path, Path, object],
 ) -> None:
     template, service, _ = generated
@@ -212,14 +225,118 @@ def test_every_file_is_carried_over_and_binary_files_untouched(
     committed = subprocess.run(
         ["git", "ls-files"], cwd=template, capture_output=True, text=True, check=True
     ).stdout.split()
-    renamed = {path.replace(old["snake"], new["snake"]) for path in committed}
+    kept = [path for path in committed if not path.startswith(TEMPLATE_ONLY)]
+    renamed = {path.replace(old["snake"], new["snake"]) for path in kept}
     carried = {path.relative_to(service).as_posix() for path in files_in(service)}
     assert carried == renamed | {".template.json"}
-    for path in committed:
+    for path in kept:
         source, copy = template / path, service / path.replace(old["snake"], new["snake"])
         assert os.access(copy, os.X_OK) == os.access(source, os.X_OK), path
-        if b"\0" in source.read_bytes():
-            assert copy.read_bytes() == source.read_bytes(), path
+
+
+def test_the_spring_baseline_results_and_generator_stay_in_the_template(
+    generated: tuple[Path, Path, object],
+) -> None:
+    template, service, _ = generated
+    for path in TEMPLATE_ONLY:
+        assert (template / path).exists(), path
+        assert not (service / path).exists(), path
+
+
+def test_binary_files_are_copied_untouched(
+    new_template: Callable[[], Path],
+    generate: Callable[[Path, Path], Path],
+    git: Callable[..., str],
+    tmp_path: Path,
+) -> None:
+    template = new_template()
+    image = b"\x89PNG\r\n\x1a\n\0" + template_name(template).encode() + b"\n\xff\0"
+    (template / "docs" / "diagram.png").write_bytes(image)
+    git("add", "docs/diagram.png", cwd=template)
+    git("commit", "--quiet", "--message", "A diagram", cwd=template)
+
+    service = generate(template, tmp_path)
+    assert (service / "docs" / "diagram.png").read_bytes() == image
+
+
+def test_template_only_blocks_are_left_out_of_every_text_file(
+    new_template: Callable[[], Path],
+    generate: Callable[[Path, Path], Path],
+    git: Callable[..., str],
+    tmp_path: Path,
+) -> None:
+    template = new_template()
+    (template / "NOTES.md").write_text(
+        "Kept.\n\n<!-- template-only: begin -->\nThe template's alone.\n"
+        "<!-- template-only: end -->\n\nKept too.\n"
+    )
+    (template / "notes.ini").write_text(
+        "[list]\nitems =\n    one\n    # template-only: begin\n    two\n"
+        "    # template-only: end\n    three\n"
+    )
+    git("add", "NOTES.md", "notes.ini", cwd=template)
+    git("commit", "--quiet", "--message", "Notes", cwd=template)
+
+    service = generate(template, tmp_path)
+    assert (service / "NOTES.md").read_text() == "Kept.\n\nKept too.\n"
+    assert (service / "notes.ini").read_text() == "[list]\nitems =\n    one\n    three\n"
+    marked = [path for path in files_in(service) if b"template-only:" in path.read_bytes()]
+    assert marked == []
+
+
+def test_a_template_only_block_with_no_end_is_refused_and_nothing_is_written(
+    new_template: Callable[[], Path], git: Callable[..., str], run: Run, tmp_path: Path
+) -> None:
+    template = new_template()
+    (template / "NOTES.md").write_text("<!-- template-only: begin -->\nNo end.\n")
+    git("add", "NOTES.md", cwd=template)
+    git("commit", "--quiet", "--message", "Notes", cwd=template)
+    where = tmp_path / "where"
+    where.mkdir()
+
+    dest = where / "new" / service_name_for(template)
+    result = run("make", "new-service", f"NAME={dest.name}", f"DEST={dest}", cwd=template)
+    assert result.returncode != 0
+    assert "NOTES.md: a template-only block with no end" in result.stderr
+    assert list(where.iterdir()) == []
+
+
+def test_the_template_tox_env_is_the_templates_alone(
+    generated: tuple[Path, Path, object],
+) -> None:
+    template, service, _ = generated
+    for tree, has_it in ((template, True), (service, False)):
+        tox = configparser.ConfigParser(interpolation=None)
+        tox.read(tree / "tox.ini")
+        assert ("template" in tox.get("tox", "env_list").split()) == has_it
+        assert tox.has_section("testenv:template") == has_it
+
+
+def test_make_bench_builds_the_spring_baseline_only_where_it_is(
+    generated: tuple[Path, Path, object], run: Run
+) -> None:
+    template, service, _ = generated
+    for tree, builds_it in ((template, True), (service, False)):
+        planned = run("make", "--dry-run", "bench", cwd=tree)
+        assert planned.returncode == 0, planned.stderr
+        assert ("benchmark/spring/build.sh" in planned.stdout) == builds_it, planned.stdout
+
+
+def test_the_service_is_benchmarked_against_bare_falcon_without_spring_or_granian(
+    generated: tuple[Path, Path, object], run: Run
+) -> None:
+    """The template's benchmark also runs the Spring baseline and Granian by default."""
+    template, service, _ = generated
+    default_keys = "from benchmark.contenders import default_keys; print(*default_keys())"
+    shipped, bare, router = "falcon-uwsgi", "falcon-bare", "falcon-uwsgi-router"
+    for tree, contenders in (
+        (template, [shipped, bare, "spring", "falcon-granian", router]),
+        (service, [shipped, bare, router]),
+    ):
+        # -B: the trees are shared with other tests, so no __pycache__ is left in them.
+        result = run(sys.executable, "-B", "-c", default_keys, cwd=tree)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split() == contenders
 
 
 def test_the_service_starts_a_fresh_history_that_records_its_template(
@@ -273,9 +390,8 @@ def test_the_version_is_reset_to_0_1_0(
         "bumpversion", {"current_version": "0.1.0"}
     )
     assert bumpversion["current_version"] == "0.1.0"
-    # Nowhere else either (but in this file, which says it).
-    left = [path for path in files_in(service) if b"97.5.31" in path.read_bytes()]
-    assert [path.name for path in left] == [Path(__file__).name]
+    # Nowhere else either.
+    assert [path for path in files_in(service) if b"97.5.31" in path.read_bytes()] == []
 
 
 # --- refusals: a clear message, a non-zero exit, nothing written --------------------------
@@ -353,14 +469,25 @@ def test_an_existing_dest_is_refused(
     [
         (["NAME={name}"], "DEST is required"),
         (["DEST=../somewhere"], "NAME is required"),
-        (["NAME={name}", "DEST={tmp}/missing/service"], "does not exist; create it"),
+        (["NAME={name}", "DEST={tmp}/a-file/service"], "a-file, which is not a directory"),
         (["NAME={name}", "DEST=service"], "is inside the template"),
     ],
 )
 def test_a_missing_or_impossible_argument_is_refused(
     refuse: Callable[..., None], tmp_path: Path, arguments: list[str], why: str
 ) -> None:
+    (tmp_path / "a-file").write_text("keep me\n")
     refuse(*(argument.replace("{tmp}", str(tmp_path)) for argument in arguments), why=why)
+
+
+def test_dest_missing_parent_directories_are_made(
+    template_snapshot: Path, tmp_path: Path, run: Run, git: Callable[..., str]
+) -> None:
+    dest = tmp_path / "teams" / "payments" / service_name_for(template_snapshot)
+    result = run("make", "new-service", f"NAME={dest.name}", f"DEST={dest}", cwd=template_snapshot)
+    assert result.returncode == 0, result.stderr
+    assert git("log", "--format=%s", cwd=dest).startswith("Generated from ")
+    assert sorted(path.name for path in (tmp_path / "teams" / "payments").iterdir()) == [dest.name]
 
 
 def test_no_git_identity_is_refused_before_anything_is_written(

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Run, service_name_for, template_name
+from conftest import Run, template_name
 
 Git = Callable[..., str]
 
@@ -250,15 +250,20 @@ def test_a_repository_with_no_record_has_nothing_to_follow(project: Project, git
     assert "no .template.json in this branch's last commit" in result.stderr
 
 
-def test_a_service_of_a_service_follows_its_own_template(
-    project: Project, generate: Callable[[Path, Path], Path], tmp_path: Path
-) -> None:
-    """A generated service names its template nowhere but where documented, so it can be a
-    template in turn: the names come from its pyproject.toml."""
-    where = tmp_path / "second"
-    where.mkdir()
-    second = generate(project.service, where)
-    assert second.name == service_name_for(project.service) != project.new
-    record = json.loads((second / ".template.json").read_text())
-    assert record["template_name"] == project.new
-    assert (second / snake(second.name) / "__init__.py").is_file()
+def test_an_update_leaves_the_template_only_parts_out(project: Project) -> None:
+    """An update renders the template as `make new-service` does: a change to the template's
+    own parts (its Spring baseline, a template-only block) does not come across."""
+    readme = (project.template / "README.md").read_text()
+    block = "<!-- template-only: begin -->\nThe template's alone.\n<!-- template-only: end -->\n"
+    project.commit(
+        project.template,
+        "Template news",
+        **{
+            "benchmark/spring/NOTES.md": "Spring notes.\n",
+            "README.md": f"{readme}\n{block}For every service.\n",
+        },
+    )
+    code, output = project.make("template-update")
+    assert code == 0, output
+    assert (project.service / "README.md").read_text().endswith("\nFor every service.\n")
+    assert not (project.service / "benchmark" / "spring").exists()
