@@ -43,6 +43,7 @@ from example_app.resources import (
     ItemResource,
 )
 from example_app.storage import ItemStore, MemoryItemStore, StoreUnavailable
+from example_app.tracing import TraceContext, Tracing
 
 log = logging.getLogger(__name__)
 
@@ -59,15 +60,18 @@ def create_app(
     and `health_checks`. Access log lines go to `access_lines`, stdout unless given."""
     if store is None:
         store = _create_item_store(config)
+    tracing = _create_tracing(config)
     if clients is None:
-        clients = _create_clients(config)
+        clients = _create_clients(config, tracing)
     checks: list[HealthCheck] = [StoreCheck(store), *health_checks]
     checks += [DownstreamCheck(client) for client in clients.values() if client.service.critical]
     metrics = Metrics(directory=config.metrics_dir)
     access_log = logging.getLevelNamesMapping()[config.log_level] <= logging.INFO
 
     app = GuardedApp(
-        middleware=RequestMiddleware(metrics, access_lines or stdout_lines(), access_log)
+        middleware=RequestMiddleware(
+            metrics, access_lines or stdout_lines(), access_log, tracing=tracing
+        )
     )
     app.req_options.media_handlers[falcon.MEDIA_JSON] = JSON_HANDLER
     app.resp_options.media_handlers[falcon.MEDIA_JSON] = JSON_HANDLER
@@ -88,9 +92,18 @@ def create_app(
     return app
 
 
-def _create_clients(config: Config) -> dict[str, DownstreamClient]:
+def _create_tracing(config: Config) -> Tracing:
+    if not config.trace_export:
+        return TraceContext()
+    # Imported only now: with export off, no OpenTelemetry module is loaded.
+    from example_app.telemetry import OpenTelemetryTracing  # noqa: PLC0415
+
+    return OpenTelemetryTracing(config)
+
+
+def _create_clients(config: Config, tracing: Tracing) -> dict[str, DownstreamClient]:
     return {
-        service.name: ServiceClient(service, config.outbound_timeout)
+        service.name: ServiceClient(service, config.outbound_timeout, tracing)
         for service in config.downstream
     }
 

@@ -1,4 +1,5 @@
-"""Calling other services over HTTP: timeouts, bounded retries, request id propagation.
+"""Calling other services over HTTP: timeouts, bounded retries, request id and trace
+propagation.
 
 One ServiceClient per downstream service, found by name in the configuration. Failures
 become errors the resource turns into 502 (the service answered badly or not at all)
@@ -16,6 +17,7 @@ from urllib3.util import Retry, Timeout
 
 from example_app.config import DownstreamService
 from example_app.middleware import REQUEST_ID_HEADER
+from example_app.tracing import TraceContext, Tracing, current_span
 
 # Retries repeat only idempotent methods (GET, PUT, DELETE, ...), never POST, and only
 # for failures where trying again can help; backoff 0.1 s, then 0.2 s.
@@ -48,8 +50,14 @@ class DownstreamClient(Protocol):
 
 
 class ServiceClient:
-    def __init__(self, service: DownstreamService, timeout: float) -> None:
+    """Each call is a span of the request being served (tracing.py): its `traceparent`
+    names that span as the parent."""
+
+    def __init__(
+        self, service: DownstreamService, timeout: float, tracing: Tracing | None = None
+    ) -> None:
         self.service = service
+        self._tracing = tracing or TraceContext()
         self._pool = urllib3.PoolManager(
             timeout=Timeout(connect=timeout, read=timeout),
             retries=Retry(
@@ -71,18 +79,21 @@ class ServiceClient:
             headers["Content-Type"] = "application/json"
             payload = json.dumps(body).encode()
         name = self.service.name
+        url = self.service.url + path
+        call = self._tracing.outbound(current_span.get(), method, url)
+        headers.update(call.headers)
+        status = None
         try:
             response = self._pool.request(
-                method,
-                self.service.url + path,
-                body=payload,
-                headers=headers,
-                retries=None if retries else False,
+                method, url, body=payload, headers=headers, retries=None if retries else False
             )
+            status = response.status
         except MaxRetryError as error:
             raise _downstream_error(name, error.reason) from error
         except HTTPError as error:
             raise _downstream_error(name, error) from error
+        finally:
+            call.finish(status)
         if not response.data:
             return response.status, None
         try:

@@ -35,6 +35,29 @@ _HOSTNAME_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
 # The path of a redis:// URL: nothing, or the database number.
 _REDIS_DATABASE_PATH = re.compile(r"/?|/[0-9]+")
 
+# The OpenTelemetry variables that turn span export on and tune it (telemetry.py); the
+# OpenTelemetry SDK reads the ones this module does not.
+TRACE_EXPORT_VARIABLES = (
+    "OTEL_SDK_DISABLED",
+    "OTEL_TRACES_EXPORTER",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_HEADERS",
+    "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+    "OTEL_EXPORTER_OTLP_TIMEOUT",
+    "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+    "OTEL_SERVICE_NAME",
+    "OTEL_RESOURCE_ATTRIBUTES",
+    "OTEL_TRACES_SAMPLER",
+    "OTEL_TRACES_SAMPLER_ARG",
+    "OTEL_BSP_SCHEDULE_DELAY",
+    "OTEL_BSP_MAX_QUEUE_SIZE",
+    "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+    "OTEL_BSP_EXPORT_TIMEOUT",
+)
+
 # Every variable the service reads, here or in uwsgi.ini (HOST, and what the platform
 # sets). Tests and local deployments start the app with none inherited from the shell.
 ENVIRONMENT_VARIABLES = (
@@ -51,6 +74,7 @@ ENVIRONMENT_VARIABLES = (
     *(variable for binding in bindings.BINDINGS for variable in binding.variables),
     "OUTBOUND_TIMEOUT",
     "PROMETHEUS_MULTIPROC_DIR",
+    *TRACE_EXPORT_VARIABLES,
 )
 
 
@@ -87,6 +111,8 @@ class Config:
     downstream: tuple[DownstreamService, ...] = ()
     outbound_timeout: float = DEFAULT_OUTBOUND_TIMEOUT
     service_name: str = SERVICE_NAME
+    # Spans exported over OTLP/HTTP (telemetry.py); off unless an endpoint is set.
+    trace_export: bool = False
 
 
 def load_config(environ: Mapping[str, str]) -> Config:
@@ -108,6 +134,7 @@ def load_config(environ: Mapping[str, str]) -> Config:
         redis_url=_redis_url(environ, services, bindings.STORE),
         downstream=_downstream_services(environ, services),
         outbound_timeout=_seconds(environ, "OUTBOUND_TIMEOUT", DEFAULT_OUTBOUND_TIMEOUT),
+        trace_export=_trace_export(environ),
     )
 
 
@@ -224,6 +251,30 @@ def _boolean(environ: Mapping[str, str], name: str, default: bool) -> bool:
     if raw in ("1", "true", "yes"):
         return True
     raise ConfigError(f"{name} must be true or false, got {environ[name]!r}")
+
+
+def _trace_export(environ: Mapping[str, str]) -> bool:
+    """On when an OTLP endpoint is set, unless the standard variables turn it off. What
+    this service cannot do (another exporter, OTLP over gRPC) stops it at start-up rather
+    than leaving an operator to wonder where the spans went."""
+    if _boolean(environ, "OTEL_SDK_DISABLED", False):
+        return False
+    exporter = environ.get("OTEL_TRACES_EXPORTER", "").strip().lower()
+    if exporter == "none":
+        return False
+    if exporter not in ("", "otlp"):
+        raise ConfigError(f"OTEL_TRACES_EXPORTER must be otlp or none, got {exporter!r}")
+    for name in ("OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"):
+        protocol = environ.get(name, "").strip()
+        if protocol not in ("", "http/protobuf"):
+            raise ConfigError(f"{name} must be http/protobuf, got {protocol!r}")
+    endpoint_set = False
+    for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+        endpoint = environ.get(name, "").strip()
+        if endpoint:
+            _checked_http_url(endpoint, name)
+            endpoint_set = True
+    return endpoint_set
 
 
 # --- URLs ------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ class InfoResource:
             "python": platform.python_version(),
             "falcon": falcon.__version__,
             "store": store_backend,
+            "trace_export": config.trace_export,
         }
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:

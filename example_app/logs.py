@@ -1,4 +1,4 @@
-"""Logging: one JSON object per line on stdout, each tagged with the request id.
+"""Logging: one JSON object per line on stdout, each tagged with the request's id and span.
 
 The platform (Cloud Foundry's loggregator, or any log shipper) collects stdout; JSON
 lines let it index fields without parsing free text.
@@ -26,6 +26,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
+
+from example_app.tracing import current_span
 
 # The request being served by this thread; set by RequestMiddleware.
 current_request_id: ContextVar[str | None] = ContextVar("current_request_id", default=None)
@@ -139,7 +141,8 @@ def _write_all_to_stdout(data: bytes) -> None:
 
 
 class JsonLogHandler(logging.Handler):
-    """Writes every record as one JSON line: ts, level, logger, message, request_id, extras."""
+    """Writes every record as one JSON line: ts, level, logger, message, request_id,
+    trace_id, span_id, extras."""
 
     def __init__(self, lines: JsonLines) -> None:
         super().__init__()
@@ -161,6 +164,10 @@ class JsonLogHandler(logging.Handler):
         request_id = current_request_id.get()
         if request_id is not None:
             entry["request_id"] = request_id
+        span = current_span.get()
+        if span is not None:
+            entry["trace_id"] = span.trace_id
+            entry["span_id"] = span.span_id
         for key, value in vars(record).items():
             if key not in _RECORD_ATTRIBUTES:  # what was passed as `extra`, in its order
                 entry[key] = value

@@ -17,7 +17,15 @@ def test_info_is_200_json(client):
 def test_info_has_exactly_the_documented_fields(client):
     result = client.simulate_get("/info")
 
-    assert set(result.json) == {"name", "version", "git_commit", "python", "falcon", "store"}
+    assert set(result.json) == {
+        "name",
+        "version",
+        "git_commit",
+        "python",
+        "falcon",
+        "store",
+        "trace_export",
+    }
 
 
 def test_info_name_is_the_service_name(client):
@@ -46,3 +54,15 @@ def test_info_python_is_the_running_python_version(client):
 
 def test_info_falcon_is_the_installed_falcon_version(client):
     assert client.simulate_get("/info").json["falcon"] == falcon.__version__
+
+
+def test_info_says_trace_export_is_off_by_default(client):
+    assert client.simulate_get("/info").json["trace_export"] is False
+
+
+def test_info_says_when_trace_export_is_on(make_client, monkeypatch):
+    # Port 9 of this machine: the span of this request goes nowhere.
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")
+    client = make_client(trace_export=True)
+
+    assert client.simulate_get("/info").json["trace_export"] is True
