@@ -80,6 +80,18 @@ def test_the_access_line_carries_the_span_of_traceresponse(app_server: AppServer
     assert entry["logger"] == "example_app.access"
 
 
+def test_invented_trace_headers_start_a_new_trace_without_an_error(
+    app_server: AppServer,
+) -> None:
+    answer = app_server.get(
+        "/health/live",
+        headers={"traceparent": f"00-{TRACE_ID}-{'z' * 16}-01", "tracestate": "\x01" * 4000},
+    )
+
+    assert answer.status == 200
+    assert answer.headers["traceresponse"].split("-")[1] != TRACE_ID
+
+
 def test_export_off_imports_nothing_of_span_export(
     start_app: AppFactory, pricing_stub: HTTPServer, otlp_receiver: OtlpReceiver
 ) -> None:
