@@ -2,7 +2,7 @@
 
 The attack of issue 11: 4 connections sending their headers a line every 0.7 s and 4
 sending a body a byte every 0.7 s, for longer than a body's deadline, while the platform
-probes liveness. Run once, on the session's app; each test checks one thing it must leave true.
+probes liveness. Run once for the module; each test checks one thing it must leave true.
 """
 
 from __future__ import annotations
@@ -12,12 +12,15 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 import pytest
 
 from example_app.body_deadline import BODY_DEADLINE_SECONDS
 from local_platform.processes import wait_until
+from local_platform.services import Service
+from service_tests.conftest import _launch
 from service_tests.harness import AppServer
 
 SEND_EVERY_SECONDS = 0.7
@@ -89,8 +92,24 @@ def _probe_liveness(attack: Attack, stop: threading.Event) -> None:
 
 
 @pytest.fixture(scope="module")
-def attack(app_server: AppServer) -> Attack:
-    """The attack on the session's app, over once every slow body has its answer."""
+def slow_clients_app(
+    tmp_path_factory: pytest.TempPathFactory, bound_services: Mapping[str, Service]
+) -> Iterator[AppServer]:
+    """An app of the module's own: what it counts and logs is the attack's alone."""
+    started: list[AppServer] = []
+    try:
+        yield _launch(
+            tmp_path_factory.mktemp("slow"), bound_services, {}, wait_ready=True, started=started
+        )
+    finally:
+        for app in started:
+            app.stop()
+
+
+@pytest.fixture(scope="module")
+def attack(slow_clients_app: AppServer) -> Attack:
+    """The attack, over once every slow body has its answer."""
+    app_server = slow_clients_app
     attack = Attack(app_server, app_server.worker_pids())
     stop = threading.Event()
     bodies = [

@@ -78,7 +78,8 @@ REFUSALS = [
     ),
     *refused(
         ANY_BINDING + "have credentials that are an object",
-        *(vcap("x", credentials=c) for c in ([], "secret")),
+        vcap("x", credentials=[]),
+        vcap("x", credentials="secret"),
     ),
     # --- VCAP_SERVICES: a redis binding's host, port, password and uri --------------------
     *refused_redis(
