@@ -76,40 +76,36 @@ def test_a_request_line_without_an_http_version_is_answered_400_as_json(
     assert_unharmed(app_server)
 
 
-def test_a_query_over_the_target_limit_is_answered_414_not_served_without_it(
-    app_server: AppServer,
+@pytest.mark.parametrize(
+    ("request_head", "status_line", "title"),
+    [
+        (
+            b"GET /items?limit=" + b"1" * 16000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+            "HTTP/1.1 414 URI Too Long",
+            "URI too long",
+        ),
+        # 40,000 bytes fit uWSGI's buffer as received, but not twice as its variables: it
+        # leaves QUERY_STRING out ("unable to add QUERY_STRING"), and the app notices.
+        (
+            b"GET /items?limit=" + b"1" * 40000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+            "HTTP/1.1 414 URI Too Long",
+            "URI too long",
+        ),
+        (
+            b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 17000 + b"\r\n\r\n",
+            "HTTP/1.1 431 Request Header Fields Too Large",
+            "Request header fields too large",
+        ),
+    ],
+    ids=["query-over-the-target-limit", "query-uwsgi-has-no-room-for", "headers-over-the-limit"],
+)
+def test_a_head_over_its_limits_is_answered_414_or_431_not_served_without_a_part(
+    app_server: AppServer, request_head: bytes, status_line: str, title: str
 ) -> None:
-    answer = exchange(
-        app_server, b"GET /items?limit=" + b"1" * 16000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
-    )
+    answer = exchange(app_server, request_head)
 
-    status_line, body = parse(answer)
-    assert status_line == "HTTP/1.1 414 URI Too Long"
-    assert body["title"] == "URI too long"
-    assert_unharmed(app_server)
-
-
-def test_a_query_uwsgi_has_no_room_for_is_answered_414_not_served_without_it(
-    app_server: AppServer,
-) -> None:
-    # 40,000 bytes fit uWSGI's buffer as received, but not twice as its variables: it
-    # leaves QUERY_STRING out ("unable to add QUERY_STRING"), and the app notices.
-    answer = exchange(
-        app_server, b"GET /items?limit=" + b"1" * 40000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
-    )
-
-    assert parse(answer)[0] == "HTTP/1.1 414 URI Too Long"
-    assert_unharmed(app_server)
-
-
-def test_headers_over_the_head_limit_are_answered_431(app_server: AppServer) -> None:
-    answer = exchange(
-        app_server, b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 17000 + b"\r\n\r\n"
-    )
-
-    status_line, body = parse(answer)
-    assert status_line == "HTTP/1.1 431 Request Header Fields Too Large"
-    assert body["title"] == "Request header fields too large"
+    got_status_line, body = parse(answer)
+    assert (got_status_line, body["title"]) == (status_line, title)
     assert_unharmed(app_server)
 
 

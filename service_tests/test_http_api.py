@@ -5,16 +5,9 @@ from __future__ import annotations
 import http.client
 import json
 
+import pytest
+
 from service_tests.harness import AppServer
-
-
-def assert_json_error_body(body: dict[str, object], raw: str) -> None:
-    """Every error is a JSON object with a title and a description, never a traceback."""
-    assert isinstance(body.get("title"), str)
-    assert body["title"]
-    assert isinstance(body.get("description"), str)
-    assert body["description"]
-    assert "Traceback" not in raw
 
 
 def test_get_root_answers_hello_world_as_text_plain(app_server: AppServer) -> None:
@@ -33,21 +26,27 @@ def test_post_root_keeps_only_keys_starting_with_a(app_server: AppServer) -> Non
     assert response.json() == {"abra": 1, "Alakazam": 3}
 
 
-def test_post_with_another_media_type_is_415_with_a_json_error(app_server: AppServer) -> None:
-    response = app_server.post("/", '{"abra": 1}', content_type="text/plain")
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        ("POST", "/", b'{"abra": ', 400),
+        ("GET", "/no/such/thing", None, 404),
+        ("DELETE", "/", None, 405),
+        ("POST", "/items", b"{}", 405),
+    ],
+    ids=["malformed-json", "unknown-path", "unsupported-method", "post-items"],
+)
+def test_an_error_reaches_the_client_as_a_json_body_never_a_traceback(
+    app_server: AppServer, method: str, path: str, body: bytes | None, status: int
+) -> None:
+    # What each error says: tests/test_errors.py and tests/test_json_body_rules.py.
+    headers = {"Content-Type": "application/json"} if body else {}
+    response = app_server.request(method, path, body, headers)
 
-    assert response.status == 415
-    assert response.headers["Content-Type"].startswith("application/json")
-    assert_json_error_body(response.json(), response.text)
-
-
-def test_post_with_malformed_json_is_400_with_a_json_error(app_server: AppServer) -> None:
-    response = app_server.post("/", '{"abra": ')
-
-    assert response.status == 400
-    assert response.headers["Content-Type"].startswith("application/json")
-    assert response.json()["title"] == "Malformed JSON"
-    assert_json_error_body(response.json(), response.text)
+    assert response.status == status
+    assert response.headers["Content-Type"] == "application/json"
+    assert set(response.json()) == {"title", "description"}
+    assert "Traceback" not in response.text
 
 
 def test_post_declaring_a_body_over_the_limit_is_413_before_it_is_sent(
@@ -68,23 +67,6 @@ def test_post_declaring_a_body_over_the_limit_is_413_before_it_is_sent(
     assert response.status == 413
     assert response.headers["Content-Type"].startswith("application/json")
     assert "1048576 bytes" in json.loads(raw)["description"]
-    assert_json_error_body(json.loads(raw), raw)
-
-
-def test_unknown_path_is_404_with_a_json_error(app_server: AppServer) -> None:
-    response = app_server.get("/no/such/thing")
-
-    assert response.status == 404
-    assert response.json()["description"] == "There is nothing at /no/such/thing."
-    assert_json_error_body(response.json(), response.text)
-
-
-def test_unsupported_method_is_405_with_an_allow_header(app_server: AppServer) -> None:
-    response = app_server.request("DELETE", "/")
-
-    assert response.status == 405
-    assert {method.strip() for method in response.headers["Allow"].split(",")} >= {"GET", "POST"}
-    assert_json_error_body(response.json(), response.text)
 
 
 def test_responses_carry_no_server_header(app_server: AppServer) -> None:

@@ -8,12 +8,9 @@ import json
 import signal
 import socket
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-
-import pytest
 
 from local_platform.processes import wait_until
 from local_platform.services import RedisService
@@ -42,23 +39,9 @@ def _in_the_app(app: AppServer, client: socket.socket) -> bool:
     return end is not None and end[0] != 0 and end[1] == 0
 
 
-@dataclass
-class InFlight:
-    app: AppServer
-    client: socket.socket
-    rest: bytes
-    terminated_at: float
-
-    def finish(self) -> http.client.HTTPResponse:
-        self.client.sendall(self.rest)
-        response = http.client.HTTPResponse(self.client)
-        response.begin()
-        return response
-
-
-@pytest.fixture
-def in_flight_at_sigterm(start_app: AppFactory) -> Iterator[InFlight]:
-    """A POST whose body is half sent when the uWSGI master gets SIGTERM."""
+def test_sigterm_finishes_the_request_in_flight_serves_no_new_one_then_exits_0(
+    start_app: AppFactory,
+) -> None:
     app = start_app()
     body = json.dumps({"alpha": 1, "beta": 2, "Almond": 3}).encode()
     head = (
@@ -73,34 +56,23 @@ def in_flight_at_sigterm(start_app: AppFactory) -> Iterator[InFlight]:
         terminated_at = time.monotonic()
         # uWSGI reads the rest of a body for at most 4 s (socket-timeout): be quick.
         assert wait_until(lambda: "shutting down all sockets" in app.stderr_text(), 2)
-        yield InFlight(app, client, body[half:], terminated_at)
+        try:
+            with socket.create_connection((app.host, app.port), timeout=1) as late:
+                late.sendall(f"GET / HTTP/1.1\r\nHost: {app.host}:{app.port}\r\n\r\n".encode())
+                late_answer = late.recv(1024)
+        except ConnectionRefusedError:
+            late_answer = b"refused"
+        except (ConnectionResetError, TimeoutError):
+            late_answer = b""
+        client.sendall(body[half:])
+        response = http.client.HTTPResponse(client)
+        response.begin()
+        answer = json.loads(response.read())
 
-
-def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(
-    in_flight_at_sigterm: InFlight,
-) -> None:
-    response = in_flight_at_sigterm.finish()
-
-    assert response.status == 200
-    assert json.loads(response.read()) == {"alpha": 1, "Almond": 3}
-    app = in_flight_at_sigterm.app
-    deadline = DRAIN_LIMIT_SECONDS + 1 - (time.monotonic() - in_flight_at_sigterm.terminated_at)
+    assert not late_answer.startswith(b"HTTP/"), late_answer
+    assert (response.status, answer) == (200, {"alpha": 1, "Almond": 3})
+    deadline = DRAIN_LIMIT_SECONDS + 1 - (time.monotonic() - terminated_at)
     assert app.wait_exit(timeout=deadline) == 0
-
-
-def test_new_connections_are_not_served_while_draining(in_flight_at_sigterm: InFlight) -> None:
-    app = in_flight_at_sigterm.app
-    try:
-        with socket.create_connection((app.host, app.port), timeout=1) as late:
-            late.sendall(f"GET / HTTP/1.1\r\nHost: {app.host}:{app.port}\r\n\r\n".encode())
-            answer = late.recv(1024)
-    except ConnectionRefusedError:
-        answer = b"refused"
-    except (ConnectionResetError, TimeoutError):
-        answer = b""
-
-    assert not answer.startswith(b"HTTP/"), answer
-    assert in_flight_at_sigterm.finish().status == 200  # and the one in hand still is
 
 
 def _published_counts(metrics_dir: Path, method: str, route: str, status: int) -> float:

@@ -95,16 +95,11 @@ def make_app(log_capture: LogCapture) -> Callable[..., falcon.App[Any, Any]]:
 
 @pytest.fixture
 def make_client(make_app: Callable[..., falcon.App[Any, Any]]) -> ClientFactory:
-    """A TestClient for an app built by make_app; every response it gets is checked
-    against the OpenAPI document (tests/contract.py)."""
+    """A TestClient for an app built by make_app (same arguments); every response it gets
+    is checked against the OpenAPI document (tests/contract.py)."""
 
-    def build(
-        health_checks: tuple[HealthCheck, ...] = (),
-        store: ItemStore | None = None,
-        clients: Mapping[str, DownstreamClient] | None = None,
-        **overrides: Any,
-    ) -> falcon.testing.TestClient:
-        return ContractCheckingClient(make_app(health_checks, store, clients, **overrides))
+    def build(*args: Any, **kwargs: Any) -> falcon.testing.TestClient:
+        return ContractCheckingClient(make_app(*args, **kwargs))
 
     return build
 

@@ -49,36 +49,25 @@ def deadlines(clock: Clock, shut: list[int]) -> BodyDeadlines:
     return BodyDeadlines(seconds=10, clock=clock, shut_reading=shut.append)
 
 
-def test_a_body_not_read_from_a_socket_is_not_watched(deadlines: BodyDeadlines) -> None:
-    assert deadlines.watch({"wsgi.input": io.BytesIO(b"{}")}) is None
+@pytest.mark.parametrize(
+    ("stream", "watched"), [(io.BytesIO(b"{}"), None), (SocketInput(7), 7)], ids=["bytes", "socket"]
+)
+def test_a_body_is_watched_by_its_socket_descriptor_if_it_has_one(
+    deadlines: BodyDeadlines, stream: object, watched: int | None
+) -> None:
+    assert deadlines.watch({"wsgi.input": stream}) == watched
 
 
-def test_a_body_read_from_a_socket_is_watched_by_its_descriptor(deadlines: BodyDeadlines) -> None:
-    assert deadlines.watch({"wsgi.input": SocketInput(7)}) == 7
-
-
-def test_nothing_is_cut_before_the_deadline(
+def test_at_the_deadline_and_not_before_the_reading_is_shut_and_the_request_told_why(
     deadlines: BodyDeadlines, clock: Clock, shut: list[int]
 ) -> None:
     environ: Environ = {"wsgi.input": SocketInput(7)}
     deadlines.watch(environ)
+
     clock.now += 9.9
-
-    assert deadlines.expire_overdue() == 0
-    assert shut == []
-    assert DEADLINE_PASSED not in environ
-
-
-def test_at_the_deadline_the_reading_is_shut_and_the_request_told_why(
-    deadlines: BodyDeadlines, clock: Clock, shut: list[int]
-) -> None:
-    environ: Environ = {"wsgi.input": SocketInput(7)}
-    deadlines.watch(environ)
-    clock.now += 10
-
-    assert deadlines.expire_overdue() == 1
-    assert shut == [7]
-    assert environ[DEADLINE_PASSED] is True
+    assert (deadlines.expire_overdue(), shut, DEADLINE_PASSED in environ) == (0, [], False)
+    clock.now += 0.1
+    assert (deadlines.expire_overdue(), shut, environ[DEADLINE_PASSED]) == (1, [7], True)
 
 
 def test_a_body_is_cut_only_once(deadlines: BodyDeadlines, clock: Clock, shut: list[int]) -> None:

@@ -29,163 +29,145 @@ def pricing_binding(**credentials: Any) -> dict[str, str]:
 
 REDIS_BINDING = "VCAP_SERVICES: binding 0 of 'p-redis': "
 PRICING = "VCAP_SERVICES: binding 0 of 'user-provided': "
+ANY_BINDING = "VCAP_SERVICES: binding 0 of 'x' must "
 PORT_RANGE = "must be a URL with a host and a port from 1 to 65535"
 SCHEMES = "must start with redis://, rediss:// or unix://"
+REDIS_HOST = "REDIS_URL must name a host, e.g. redis://localhost:6379/0"
+PRICING_BASE = "PRICING_URL must be a base URL, with no query or fragment"
+
+
+def refused(message, *environs):
+    """Each environment in `environs`, refused with `message`."""
+    return [(environ, message) for environ in environs]
+
+
+def refused_redis(message, *bindings):
+    return refused(REDIS_BINDING + message, *(redis_binding(**b) for b in bindings))
+
+
+def refused_pricing(message, *bindings):
+    return refused(PRICING + message, *(pricing_binding(**b) for b in bindings))
+
+
+def redis_url(*urls):
+    return [{"REDIS_URL": url} for url in urls]
+
 
 REFUSALS = [
     # --- VCAP_SERVICES: the document ------------------------------------------------------
-    ({"VCAP_SERVICES": "{not json"}, "VCAP_SERVICES must be a JSON object, got invalid JSON"),
-    ({"VCAP_SERVICES": "[" * 100_000}, "VCAP_SERVICES must be a JSON object, got invalid JSON"),
-    ({"VCAP_SERVICES": "[]"}, "VCAP_SERVICES must map each service label to a list of bindings"),
-    (
-        {"VCAP_SERVICES": '{"redis": {"name": "r"}}'},
+    *refused(
+        "VCAP_SERVICES must be a JSON object, got invalid JSON",
+        {"VCAP_SERVICES": "{not json"},
+        {"VCAP_SERVICES": "[" * 100_000},
+    ),
+    *refused(
         "VCAP_SERVICES must map each service label to a list of bindings",
+        {"VCAP_SERVICES": "[]"},
+        {"VCAP_SERVICES": '{"redis": {"name": "r"}}'},
     ),
     # --- VCAP_SERVICES: each binding, whatever service it is ------------------------------
-    (
-        {"VCAP_SERVICES": '{"redis": ["r"]}'},
+    *refused(
         "VCAP_SERVICES: binding 0 of 'redis' must be an object",
+        {"VCAP_SERVICES": '{"redis": ["r"]}'},
     ),
-    (vcap("x", label=5), "VCAP_SERVICES: binding 0 of 'x' must have a label that is a string"),
-    (vcap("x", name=5), "VCAP_SERVICES: binding 0 of 'x' must have a name that is a string"),
-    (
-        vcap("x", tags=5),
-        "VCAP_SERVICES: binding 0 of 'x' must have tags that are a list of strings",
+    *refused(ANY_BINDING + "have a label that is a string", vcap("x", label=5)),
+    *refused(ANY_BINDING + "have a name that is a string", vcap("x", name=5)),
+    *refused(
+        ANY_BINDING + "have tags that are a list of strings",
+        *(vcap("x", tags=tags) for tags in (5, "redis", [1])),
     ),
-    (
-        vcap("x", tags="redis"),
-        "VCAP_SERVICES: binding 0 of 'x' must have tags that are a list of strings",
-    ),
-    (
-        vcap("x", tags=[1]),
-        "VCAP_SERVICES: binding 0 of 'x' must have tags that are a list of strings",
-    ),
-    (
+    *refused(
+        ANY_BINDING + "have credentials that are an object",
         vcap("x", credentials=[]),
-        "VCAP_SERVICES: binding 0 of 'x' must have credentials that are an object",
-    ),
-    (
         vcap("x", credentials="secret"),
-        "VCAP_SERVICES: binding 0 of 'x' must have credentials that are an object",
     ),
-    # --- VCAP_SERVICES: a redis binding's host, port and password -------------------------
-    (
-        redis_binding(),
-        REDIS_BINDING + "a redis binding needs credentials with a uri, or a host and port",
+    # --- VCAP_SERVICES: a redis binding's host, port, password and uri --------------------
+    *refused_redis(
+        "a redis binding needs credentials with a uri, or a host and port", {}, {"host": "h"}
     ),
-    (
-        redis_binding(host="h"),
-        REDIS_BINDING + "a redis binding needs credentials with a uri, or a host and port",
+    *refused_redis(
+        "credentials.host must be a hostname or IP address",
+        *({"host": host, "port": 6379} for host in (5, "999.1.1.1", "h h")),
     ),
-    (
-        redis_binding(host=5, port=6379),
-        REDIS_BINDING + "credentials.host must be a hostname or IP address",
+    *refused_redis(
+        "credentials.port must be an integer from 1 to 65535",
+        *(
+            {"host": "h", "port": port}
+            for port in (99999, 0, -1, "99999", "6379.0", "", "abc", 6379.0, 6379.5, True, [6379])
+        ),
     ),
-    (
-        redis_binding(host="999.1.1.1", port=6379),
-        REDIS_BINDING + "credentials.host must be a hostname or IP address",
+    *refused_redis(
+        "credentials.password must be a string", {"host": "h", "port": 6379, "password": 123}
     ),
-    (
-        redis_binding(host="h h", port=6379),
-        REDIS_BINDING + "credentials.host must be a hostname or IP address",
+    *refused_redis(
+        f"credentials.uri {PORT_RANGE}", {"uri": "redis://h:notaport"}, {"uri": "redis://h:99999/0"}
     ),
-    *[
-        (
-            redis_binding(host="h", port=port),
-            REDIS_BINDING + "credentials.port must be an integer from 1 to 65535",
-        )
-        for port in (99999, 0, -1, "99999", "6379.0", "", "abc", 6379.0, 6379.5, True, [6379])
-    ],
-    (
-        redis_binding(host="h", port=6379, password=123),
-        REDIS_BINDING + "credentials.password must be a string",
+    *refused_redis(f"credentials.url {PORT_RANGE}", {"url": "redis://[::1"}),
+    *refused_redis(
+        "credentials.uri must name a host, e.g. redis://localhost:6379/0", {"uri": "redis://"}
     ),
-    # --- VCAP_SERVICES: a redis binding's uri ---------------------------------------------
-    (redis_binding(uri="redis://h:notaport"), REDIS_BINDING + f"credentials.uri {PORT_RANGE}"),
-    (redis_binding(uri="redis://h:99999/0"), REDIS_BINDING + f"credentials.uri {PORT_RANGE}"),
-    (redis_binding(url="redis://[::1"), REDIS_BINDING + f"credentials.url {PORT_RANGE}"),
-    (
-        redis_binding(uri="redis://"),
-        REDIS_BINDING + "credentials.uri must name a host, e.g. redis://localhost:6379/0",
-    ),
-    (
-        redis_binding(uri="REDIS://h:6379"),
-        REDIS_BINDING + f"credentials.uri {SCHEMES}, got 'REDIS://'",
-    ),
+    *refused_redis(f"credentials.uri {SCHEMES}, got 'REDIS://'", {"uri": "REDIS://h:6379"}),
     # --- VCAP_SERVICES: the pricing binding -----------------------------------------------
-    (pricing_binding(), PRICING + "credentials.url must be an http(s) URL"),
-    (pricing_binding(url=5), PRICING + "credentials.url must be an http(s) URL"),
-    (
-        pricing_binding(url="ftp://p"),
-        PRICING + "credentials.url must be an http:// or https:// URL, got 'ftp://'",
+    *refused_pricing("credentials.url must be an http(s) URL", {}, {"url": 5}),
+    *refused_pricing(
+        "credentials.url must be an http:// or https:// URL, got 'ftp://'", {"url": "ftp://p"}
     ),
-    (pricing_binding(url="http://p:99999"), PRICING + f"credentials.url {PORT_RANGE}"),
-    (
-        pricing_binding(url="http://"),
-        PRICING + "credentials.url must name a host, e.g. https://pricing.example.com",
+    *refused_pricing(f"credentials.url {PORT_RANGE}", {"url": "http://p:99999"}),
+    *refused_pricing(
+        "credentials.url must name a host, e.g. https://pricing.example.com", {"url": "http://"}
     ),
-    (
-        pricing_binding(url="http://p?x=1"),
-        PRICING + "credentials.url must be a base URL, with no query or fragment",
+    *refused_pricing(
+        "credentials.url must be a base URL, with no query or fragment", {"url": "http://p?x=1"}
     ),
-    (
-        pricing_binding(url="http://p q"),
-        PRICING + "credentials.url must be a URL without spaces or control characters",
+    *refused_pricing(
+        "credentials.url must be a URL without spaces or control characters", {"url": "http://p q"}
     ),
-    (
-        pricing_binding(url="http://p", critical="true"),
-        PRICING + "credentials.critical must be true or false",
+    *refused_pricing(
+        "credentials.critical must be true or false", {"url": "http://p", "critical": "true"}
     ),
-    *[
-        (
-            pricing_binding(url="http://p", health_path=path),
-            PRICING + "credentials.health_path must be a path starting with '/'",
-        )
-        for path in (5, "health", "/a b", "/a\n")
-    ],
+    *refused_pricing(
+        "credentials.health_path must be a path starting with '/'",
+        *({"url": "http://p", "health_path": path} for path in (5, "health", "/a b", "/a\n")),
+    ),
     # --- REDIS_URL ------------------------------------------------------------------------
-    ({"REDIS_URL": "redis://h:notaport"}, f"REDIS_URL {PORT_RANGE}"),
-    ({"REDIS_URL": "redis://h:99999/0"}, f"REDIS_URL {PORT_RANGE}"),
-    ({"REDIS_URL": "redis://h:0/0"}, f"REDIS_URL {PORT_RANGE}"),
-    ({"REDIS_URL": "redis://[::1"}, f"REDIS_URL {PORT_RANGE}"),
-    ({"REDIS_URL": "redis://"}, "REDIS_URL must name a host, e.g. redis://localhost:6379/0"),
-    ({"REDIS_URL": "redis:///0"}, "REDIS_URL must name a host, e.g. redis://localhost:6379/0"),
-    (
-        {"REDIS_URL": "redis://999.1.1.1:6379"},
+    *refused(
+        f"REDIS_URL {PORT_RANGE}",
+        *redis_url("redis://h:notaport", "redis://h:99999/0", "redis://h:0/0", "redis://[::1"),
+    ),
+    *refused(REDIS_HOST, *redis_url("redis://", "redis:///0")),
+    *refused(
         "REDIS_URL must name a host that is a hostname or an IP address",
+        *redis_url("redis://999.1.1.1:6379"),
     ),
-    ({"REDIS_URL": "http://localhost:6379"}, f"REDIS_URL {SCHEMES}, got 'http://'"),
-    ({"REDIS_URL": "Redis://localhost:6379"}, f"REDIS_URL {SCHEMES}, got 'Redis://'"),
-    ({"REDIS_URL": "localhost:6379"}, f"REDIS_URL {SCHEMES}"),
-    (
-        {"REDIS_URL": "unix://"},
-        "REDIS_URL must give the socket's path, e.g. unix:///run/redis.sock",
+    *refused(f"REDIS_URL {SCHEMES}, got 'http://'", *redis_url("http://localhost:6379")),
+    *refused(f"REDIS_URL {SCHEMES}, got 'Redis://'", *redis_url("Redis://localhost:6379")),
+    *refused(f"REDIS_URL {SCHEMES}", *redis_url("localhost:6379")),
+    *refused(
+        "REDIS_URL must give the socket's path, e.g. unix:///run/redis.sock", *redis_url("unix://")
     ),
-    (
-        {"REDIS_URL": "redis://h/db1"},
+    *refused(
         "REDIS_URL may end in a database number such as /0, nothing else",
+        *redis_url("redis://h/db1"),
     ),
-    *[
-        (
-            {"REDIS_URL": f"redis://h/0?{query}"},
-            "REDIS_URL has an option after '?' that redis-py cannot use",
-        )
-        for query in ("socket_timeout=soon", "no_such_option=1", "protocol=9")
-    ],
+    *refused(
+        "REDIS_URL has an option after '?' that redis-py cannot use",
+        *redis_url(
+            *(f"redis://h/0?{q}" for q in ("socket_timeout=soon", "no_such_option=1", "protocol=9"))
+        ),
+    ),
     # --- PRICING_URL and PRICING_CRITICAL -------------------------------------------------
-    (
-        {"PRICING_URL": "ftp://pricing"},
+    *refused(
         "PRICING_URL must be an http:// or https:// URL, got 'ftp://'",
+        {"PRICING_URL": "ftp://pricing"},
     ),
-    ({"PRICING_URL": "pricing:9000"}, "PRICING_URL must be an http:// or https:// URL"),
-    ({"PRICING_URL": "http://p:notaport"}, f"PRICING_URL {PORT_RANGE}"),
-    (
-        {"PRICING_URL": "http://a..b"},
+    *refused("PRICING_URL must be an http:// or https:// URL", {"PRICING_URL": "pricing:9000"}),
+    *refused(f"PRICING_URL {PORT_RANGE}", {"PRICING_URL": "http://p:notaport"}),
+    *refused(
         "PRICING_URL must name a host that is a hostname or an IP address",
+        {"PRICING_URL": "http://a..b"},
     ),
-    ({"PRICING_URL": "http://p#top"}, "PRICING_URL must be a base URL, with no query or fragment"),
-    ({"PRICING_URL": "http://p?"}, "PRICING_URL must be a base URL, with no query or fragment"),
-    ({"PRICING_CRITICAL": "maybe"}, "PRICING_CRITICAL must be true or false, got 'maybe'"),
+    *refused(PRICING_BASE, {"PRICING_URL": "http://p#top"}, {"PRICING_URL": "http://p?"}),
+    *refused("PRICING_CRITICAL must be true or false, got 'maybe'", {"PRICING_CRITICAL": "maybe"}),
 ]
 
 

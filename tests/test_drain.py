@@ -139,14 +139,6 @@ class FakeUwsgi:
         self.handlers[number] = (target, handler)
 
 
-def test_register_has_one_worker_run_the_drain_on_sigterm() -> None:
-    uwsgi = FakeUwsgi(b"/tmp/example-app.fifo", [])
-
-    drain.register(uwsgi)
-
-    assert uwsgi.handlers[ROUTED_SIGTERM][0] == "worker"
-
-
 def test_a_second_sigterm_starts_no_second_drain(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

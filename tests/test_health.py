@@ -35,53 +35,31 @@ def ready_client(make_client):
     return make_client(health_checks=(PassingCheck(),))
 
 
-def test_liveness_is_200_up(client):
-    result = client.simulate_get("/health/live")
+@pytest.mark.parametrize("checks", [(), (FailingCheck(), RaisingCheck())], ids=["none", "failing"])
+def test_liveness_is_200_up_whatever_the_checks_say(make_client, checks):
+    result = make_client(health_checks=checks).simulate_get("/health/live")
 
-    assert result.status_code == 200
-    assert result.json == {"status": "up"}
-
-
-def test_liveness_ignores_failing_checks(make_client):
-    client = make_client(health_checks=(FailingCheck(), RaisingCheck()))
-
-    result = client.simulate_get("/health/live")
-
-    assert result.status_code == 200
-    assert result.json == {"status": "up"}
+    assert (result.status_code, result.json) == (200, {"status": "up"})
 
 
-MEMORY_STORE_DETAIL = "memory: embedded, per worker, lost on restart"
-
-
-def test_readiness_with_only_the_memory_store_is_200_ready(client):
+def test_readiness_with_only_the_memory_store_is_200_ready_and_says_what_it_is(client):
     result = client.simulate_get("/health/ready")
 
-    assert result.status_code == 200
-    assert result.json["status"] == "ready"
+    assert (result.status_code, result.json["status"]) == (200, "ready")
     assert list(result.json["checks"]) == ["store"]
-
-
-def test_readiness_store_check_describes_the_memory_store(client):
-    result = client.simulate_get("/health/ready")
-
     store = result.json["checks"]["store"]
-    assert (store["status"], store["detail"]) == ("up", MEMORY_STORE_DETAIL)
+    assert (store["status"], store["detail"]) == (
+        "up",
+        "memory: embedded, per worker, lost on restart",
+    )
 
 
-def test_readiness_with_a_passing_check_is_200_ready(ready_client):
+def test_readiness_with_a_passing_check_is_200_showing_its_public_detail(ready_client):
     result = ready_client.simulate_get("/health/ready")
 
-    assert result.status_code == 200
-    assert result.json["status"] == "ready"
-
-
-def test_readiness_shows_a_passing_checks_public_detail(ready_client):
-    result = ready_client.simulate_get("/health/ready")
-
+    assert (result.status_code, result.json["status"]) == (200, "ready")
     check = result.json["checks"]["database"]
-    assert check["status"] == "up"
-    assert check["detail"] == "answered in 2 ms"
+    assert (check["status"], check["detail"]) == ("up", "answered in 2 ms")
 
 
 def test_readiness_never_shows_a_checks_operator_detail(make_client):
@@ -110,14 +88,14 @@ def test_a_check_without_a_public_detail_is_check_passed_or_check_failed(make_cl
 
 
 def test_a_failing_check_is_logged_as_a_warning_with_its_operator_detail(make_client, logs):
-    client = make_client(health_checks=(FailingCheck(),))
-
-    client.simulate_get("/health/ready")
+    make_client(health_checks=(FailingCheck(),)).simulate_get("/health/ready")
 
     [entry] = logs.by_logger("example_app.health")
-    assert entry["level"] == "WARNING"
-    assert entry["message"] == "health check failed"
-    assert entry["check"] == "cache"
+    assert (entry["level"], entry["message"], entry["check"]) == (
+        "WARNING",
+        "health check failed",
+        "cache",
+    )
     assert entry["detail"] == "10.0.0.7:11211 refused the connection"
 
 
@@ -127,72 +105,41 @@ def test_a_passing_check_is_not_logged(ready_client, logs):
     assert logs.by_logger("example_app.health") == []
 
 
-def test_readiness_lists_status_detail_and_duration_for_each_check(make_client):
+def test_readiness_is_503_when_one_check_fails_listing_each_with_its_duration(make_client):
     client = make_client(health_checks=(PassingCheck(), FailingCheck()))
 
     result = client.simulate_get("/health/ready")
 
+    assert (result.status_code, result.json["status"]) == (503, "not ready")
     checks = result.json["checks"]
-    assert set(checks) == {"store", "database", "cache"}
+    assert {name: check["status"] for name, check in checks.items()} == {
+        "store": "up",
+        "database": "up",
+        "cache": "down",
+    }
+    assert checks["cache"]["detail"] == "check failed"
     for check in checks.values():
         assert set(check) == {"status", "detail", "duration_ms"}
-        assert isinstance(check["duration_ms"], (int, float))
         assert check["duration_ms"] >= 0
 
 
-def test_readiness_is_503_when_one_of_two_checks_fails(make_client):
-    client = make_client(health_checks=(PassingCheck(), FailingCheck()))
-
-    result = client.simulate_get("/health/ready")
-
-    assert result.status_code == 503
-    assert result.json["status"] == "not ready"
-    assert result.json["checks"]["database"]["status"] == "up"
-    assert result.json["checks"]["cache"] == {
-        "status": "down",
-        "detail": "check failed",
-        "duration_ms": result.json["checks"]["cache"]["duration_ms"],
-    }
-
-
-def test_readiness_is_503_when_a_check_raises(make_client):
+def test_a_check_that_raises_is_down_without_leaking_the_error(make_client):
     client = make_client(health_checks=(PassingCheck(), RaisingCheck()))
 
     result = client.simulate_get("/health/ready")
 
-    assert result.status_code == 503
-    assert result.json["status"] == "not ready"
-
-
-def test_readiness_body_says_a_check_that_raised_failed(make_client):
-    client = make_client(health_checks=(PassingCheck(), RaisingCheck()))
-
-    result = client.simulate_get("/health/ready")
-
-    queue = result.json["checks"]["queue"]
-    assert queue["status"] == "down"
-    assert queue["detail"] == "check failed"
-
-
-def test_readiness_body_does_not_leak_the_raised_error(make_client):
-    client = make_client(health_checks=(RaisingCheck(),))
-
-    result = client.simulate_get("/health/ready")
-
-    assert "unreachable" not in result.text
-    assert "ConnectionError" not in result.text
-    assert "Traceback" not in result.text
+    assert (result.status_code, result.json["status"]) == (503, "not ready")
+    assert result.json["checks"]["queue"]["status"] == "down"
+    assert result.json["checks"]["queue"]["detail"] == "check failed"
+    for leak in ("unreachable", "ConnectionError", "Traceback"):
+        assert leak not in result.text
 
 
 def test_a_raising_check_is_logged_as_a_warning_with_its_traceback(make_client, logs):
-    client = make_client(health_checks=(RaisingCheck(),))
-
-    client.simulate_get("/health/ready")
+    make_client(health_checks=(RaisingCheck(),)).simulate_get("/health/ready")
 
     [entry] = logs.by_logger("example_app.health")
-    assert entry["level"] == "WARNING"
-    assert entry["message"] == "health check failed"
-    assert entry["check"] == "queue"
+    assert (entry["level"], entry["check"]) == ("WARNING", "queue")
     assert "ConnectionError: queue host unreachable" in entry["exception"]
 
 

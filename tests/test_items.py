@@ -32,7 +32,7 @@ def test_put_new_item_is_201_with_location_and_the_value(items):
     assert result.json == {"colour": "red"}
 
 
-def test_put_existing_item_is_200_without_location(items):
+def test_put_existing_item_is_200_without_location_and_replaces_it(items):
     put(items, "apple")
 
     result = put(items, "apple", body=b'{"colour": "green"}')
@@ -40,6 +40,7 @@ def test_put_existing_item_is_200_without_location(items):
     assert result.status_code == 200
     assert "Location" not in result.headers
     assert result.json == {"colour": "green"}
+    assert items.simulate_get("/items/apple").json == {"colour": "green"}
 
 
 def test_get_item_returns_the_stored_object(items):
@@ -51,15 +52,9 @@ def test_get_item_returns_the_stored_object(items):
     assert result.json == {"colour": "red", "sizes": [1, 2], "note": None}
 
 
-def test_get_item_returns_the_latest_value(items):
-    put(items, "apple")
-    put(items, "apple", body=b'{"colour": "green"}')
-
-    assert items.simulate_get("/items/apple").json == {"colour": "green"}
-
-
-def test_get_missing_item_is_404_naming_the_key(items):
-    result = items.simulate_get("/items/pear")
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+def test_a_missing_item_is_404_naming_the_key(items, method):
+    result = items.simulate_request(method, "/items/pear")
 
     assert result.status_code == 404
     assert result.json["description"] == "There is no item 'pear'."
@@ -73,13 +68,6 @@ def test_delete_item_is_204_and_the_item_is_gone(items):
     assert result.status_code == 204
     assert result.content == b""
     assert items.simulate_get("/items/apple").status_code == 404
-
-
-def test_delete_missing_item_is_404(items):
-    result = items.simulate_delete("/items/pear")
-
-    assert result.status_code == 404
-    assert result.json["description"] == "There is no item 'pear'."
 
 
 @pytest.mark.parametrize(
@@ -108,16 +96,10 @@ def test_put_follows_the_json_body_rules(items):
     assert put(items, "a", body=b'{"a": "' + b"x" * 300 + b'"}').status_code == 413
 
 
-def test_rejected_put_stores_nothing(items):
-    put(items, "apple", body=b"[1]")
-
-    assert items.simulate_get("/items/apple").status_code == 404
-
-
-def test_put_with_lone_surrogate_escape_is_400_and_stores_nothing(items):
-    result = put(items, "apple", body=b'{"name": "\\ud800"}')
-
-    assert result.status_code == 400
+# "\ud800" is valid JSON syntax, but no UTF-8 text can carry it back.
+@pytest.mark.parametrize("body", [b"[1]", b'{"name": "\\ud800"}'], ids=["array", "lone-surrogate"])
+def test_a_put_refused_400_stores_nothing(items, body):
+    assert put(items, "apple", body=body).status_code == 400
     assert items.simulate_get("/items/apple").status_code == 404
 
 
