@@ -10,7 +10,6 @@ removed with it.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -27,12 +26,18 @@ from example_app.config import ENVIRONMENT_VARIABLES
 
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
+# template-only: begin
 SPRING = REPO / "benchmark" / "spring"
+# template-only: end
 BARE_MODULE = "benchmark.bare_app:app"
 
 # Settings a developer's shell may carry that would change what is measured: every
-# variable the service reads (each contender is given its own PORT and HOST), and the JVM's.
-_CALLER_SETTINGS = (*ENVIRONMENT_VARIABLES, "JAVA_OPTS", "JAVA_TOOL_OPTIONS")
+# variable the service reads (each contender is given its own PORT and HOST); a prefix
+# stands for every variable that starts with it.
+_CALLER_SETTINGS: tuple[str, ...] = ENVIRONMENT_VARIABLES
+# template-only: begin
+_CALLER_SETTINGS += ("JAVA_OPTS", "JAVA_TOOL_OPTIONS", "GRANIAN_")
+# template-only: end
 
 
 @dataclass
@@ -58,22 +63,18 @@ class Contender:
     launch: Callable[[int, str], Launch] = field(compare=False, repr=False)
     # How its configuration was derived, when it was (the report's commands).
     derived: str = ""
+    # template-only: begin
+    jit: bool = False  # it warms up for minutes (a JVM's JIT): plan.py's jit_ settings
+    # template-only: end
 
 
-KEYS = ("falcon-uwsgi", "falcon-bare", "spring", "falcon-granian", "falcon-uwsgi-router")
-
-
-def default_keys() -> list[str]:
-    """The contenders whose parts this repository has. The Spring baseline
-    (benchmark/spring/) and Granian (in benchmark/requirements.txt) are the template's own
-    comparisons, which a generated service leaves out; the others need nothing but the
-    service's own uWSGI."""
-    requirements = (REPO / "benchmark" / "requirements.txt").read_text()
-    present = {
-        "spring": SPRING.is_dir(),
-        "falcon-granian": re.search(r"^granian\b", requirements, re.M) is not None,
-    }
-    return [key for key in KEYS if present.get(key, True)]
+KEYS: tuple[str, ...] = ("falcon-uwsgi", "falcon-bare")
+# template-only: begin
+# The template's showcase (a generated service leaves them out): the Spring baseline
+# (benchmark/spring/, a JDK), Granian (a server the service does not ship), and uWSGI's
+# HTTP router with keep-alive (the keep-alive choice of uwsgi.ini, re-measured).
+KEYS += ("spring", "falcon-granian", "falcon-uwsgi-router")
+# template-only: end
 
 
 class Workspace:
@@ -108,9 +109,8 @@ def build(keys: list[str], before: str | None, workspace: Workspace) -> list[Con
 
 
 def _clean_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _CALLER_SETTINGS}
-    env = {k: v for k, v in env.items() if not k.startswith("GRANIAN_")}
-    # The venv's uwsgi and granian first, as `make run` does.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_CALLER_SETTINGS)}
+    # The venv's uwsgi first, as `make run` does.
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
     return env
 
@@ -178,26 +178,6 @@ def bare(workspace: Workspace) -> Contender:
     )
 
 
-def router(workspace: Workspace) -> Contender:
-    ini = uwsgi_variants.write(
-        uwsgi_variants.router((REPO / "uwsgi.ini").read_text()),
-        workspace.path,
-        "uwsgi-router.ini",
-    )
-    timeout = uwsgi_variants.ROUTER_IDLE_TIMEOUT_S
-    return Contender(
-        key="falcon-uwsgi-router",
-        label="Falcon + uWSGI HTTP router (keep-alive)",
-        keep_alive=f"HTTP/1.1 keep-alive in uWSGI's HTTP router, idle timeout {timeout} s; "
-        "the router opens a uwsgi-protocol connection to a worker per request",
-        settings=f"uwsgi.ini with `http = ...`, `http-keepalive = {timeout}` instead of "
-        "`http-socket`, no Connection: close; 2 workers and 1 router process",
-        launch=_uwsgi_launcher(REPO, ini),
-        derived=f"uwsgi-router.ini: uwsgi.ini with http = ..., http-keepalive = {timeout} "
-        "for http-socket = ..., without add-header = Connection: close",
-    )
-
-
 def shipped_at(ref: str, workspace: Workspace) -> Contender:
     """The shipped service at an older commit: its tree (git archive), its manifest.yml's
     command and env, the same venv. Before and after a change, measured side by side."""
@@ -230,7 +210,36 @@ def _git(args: list[str]) -> str:
     return completed.stdout.strip() if completed.returncode == 0 else ""
 
 
+_BUILDERS: dict[str, Callable[[Workspace], Contender]] = {
+    "falcon-uwsgi": shipped,
+    "falcon-bare": bare,
+}
+# template-only: begin
+
+
+def router(workspace: Workspace) -> Contender:
+    ini = uwsgi_variants.write(
+        uwsgi_variants.router((REPO / "uwsgi.ini").read_text()),
+        workspace.path,
+        "uwsgi-router.ini",
+    )
+    timeout = uwsgi_variants.ROUTER_IDLE_TIMEOUT_S
+    return Contender(
+        key="falcon-uwsgi-router",
+        label="Falcon + uWSGI HTTP router (keep-alive)",
+        keep_alive=f"HTTP/1.1 keep-alive in uWSGI's HTTP router, idle timeout {timeout} s; "
+        "the router opens a uwsgi-protocol connection to a worker per request",
+        settings=f"uwsgi.ini with `http = ...`, `http-keepalive = {timeout}` instead of "
+        "`http-socket`, no Connection: close; 2 workers and 1 router process",
+        launch=_uwsgi_launcher(REPO, ini),
+        derived=f"uwsgi-router.ini: uwsgi.ini with http = ..., http-keepalive = {timeout} "
+        "for http-socket = ..., without add-header = Connection: close",
+    )
+
+
 def granian(workspace: Workspace) -> Contender:
+    if not (VENV_BIN / "granian").exists():
+        raise ValueError("granian is not installed in this venv (benchmark/requirements.txt)")
     return Contender(
         key="falcon-granian",
         label="Falcon + Granian",
@@ -258,6 +267,8 @@ def _launch_granian(port: int, cpus: str) -> Launch:
 
 
 def spring(workspace: Workspace) -> Contender:
+    if shutil.which("java") is None or not (SPRING / "build/classpath.txt").exists():
+        raise ValueError("the Spring baseline is not built: run benchmark/spring/build.sh")
     return Contender(
         key="spring",
         label="Spring MVC + Tomcat (offline build)",
@@ -266,6 +277,7 @@ def spring(workspace: Workspace) -> Contender:
         settings="Spring 4.3.30 MVC, Tomcat 9.0.70 NIO (maxThreads 200), Jackson 2.14, "
         "JVM defaults (no JAVA_OPTS)",
         launch=_launch_spring,
+        jit=True,
     )
 
 
@@ -275,10 +287,5 @@ def _launch_spring(port: int, cpus: str) -> Launch:
     return Launch(["taskset", "-c", cpus, str(SPRING / "run.sh")], env)
 
 
-_BUILDERS: dict[str, Callable[[Workspace], Contender]] = {
-    "falcon-uwsgi": shipped,
-    "falcon-bare": bare,
-    "spring": spring,
-    "falcon-granian": granian,
-    "falcon-uwsgi-router": router,
-}
+_BUILDERS |= {"spring": spring, "falcon-granian": granian, "falcon-uwsgi-router": router}
+# template-only: end

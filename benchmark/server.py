@@ -21,7 +21,6 @@ from types import TracebackType
 
 import psutil
 
-from benchmark.constant_rate import parse_response
 from benchmark.contenders import Contender
 
 READY_TIMEOUT = 90.0  # seconds; a JVM on one busy core can be slow to start
@@ -262,30 +261,3 @@ def _expect(contender: str, what: str, ok: bool, status: int, data: bytes) -> No
             f"{contender}: wrong answer to {what}: {status} {data[:300]!r}; "
             "a contender that answers wrongly gets no numbers"
         )
-
-
-def probe_keep_alive(port: int) -> str:
-    """What the server does with the connection after a response, seen from a client."""
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall(f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
-        buffer = bytearray()
-        parsed = None
-        while parsed is None:
-            chunk = sock.recv(65536)
-            if not chunk:
-                return "closes before answering"
-            buffer += chunk
-            parsed = parse_response(buffer)
-        _, announced = parsed
-        sock.settimeout(0.2)
-        try:
-            closed = sock.recv(1) == b""
-        except TimeoutError:
-            closed = False
-        except ConnectionResetError:
-            closed = True
-    if not closed:
-        return "keeps the connection open"
-    if announced:
-        return "closes after each response, with Connection: close"
-    return "closes after each response without Connection: close"
