@@ -15,8 +15,6 @@ template-only: end
 from __future__ import annotations
 
 import contextlib
-import os
-import shlex
 import statistics
 import time
 from collections.abc import Callable
@@ -30,7 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from benchmark import rounds
-from benchmark.contenders import REPO, Contender
+from benchmark.contenders import Contender
 
 # template-only: begin
 from benchmark.fixed_rate import run_constant_rate
@@ -40,6 +38,11 @@ from benchmark.idle_pool import IdlePool, probe_keep_alive
 from benchmark.load import Endpoint, Shape, busy_pct, cpu_ticks, run_wrk
 from benchmark.plan import Settings, cpu_set
 from benchmark.server import BenchmarkError, Server, check_answers
+
+# template-only: begin
+from benchmark.showcase import shown_command
+
+# template-only: end
 
 MIB = 1024 * 1024
 
@@ -183,7 +186,9 @@ def _check(entry: Entry, ctx: Context) -> None:
     # template-only: begin
     entry.result["keep_alive_observed"] = probe_keep_alive(server.port)
     # template-only: end
+    # template-only: begin
     entry.result["command"] = shown_command(server)
+    # template-only: end
     entry.result["endpoints"] = {}
 
 
@@ -298,16 +303,6 @@ def _finish(entry: Entry, ctx: Context) -> None:
     size = ctx.settings.idle_connections
     entry.result["idle_pool"] = ctx.pool.stats(entry.contender.key) if size else None
     # template-only: end
-
-
-def shown_command(server: Server) -> str:
-    """The contender's command line with the environment it was given beyond the caller's,
-    and its directory when that is not the repository's root."""
-    launch = server.launch
-    extra = {k: v for k, v in launch.env.items() if os.environ.get(k) != v and k != "PATH"}
-    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(extra.items()))
-    command = f"{env} {shlex.join(launch.argv)}".strip()
-    return command if launch.cwd == REPO else f"(cd {launch.cwd} && {command})"
 
 
 def with_cpu(

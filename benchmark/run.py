@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import shutil
 import signal
 import sys
@@ -32,12 +31,12 @@ from typing import Any
 
 from benchmark import report
 from benchmark.contenders import KEYS, REPO, Contender, Workspace, build
-from benchmark.load import Endpoint, Shape, wrk_argv
+from benchmark.load import Endpoint
 from benchmark.phases import Context, Entry, shared_phase, time_startups
 from benchmark.plan import FULL, QUICK, Settings, cpu_set, plan
 
 # template-only: begin
-from benchmark.showcase import add_options, describe_machine, fixed_rate_commands
+from benchmark.showcase import add_options, commands, describe_machine
 from benchmark.showcase import write_outputs as write_showcase_outputs
 
 # template-only: end
@@ -172,30 +171,6 @@ class Progress:
             sys.stderr.flush()
 
 
-def commands(s: Settings, run: dict[str, Any], argv: list[str]) -> list[str]:
-    url = "http://127.0.0.1:PORT/"
-    shape = Shape(s.client_cpus, s.connections)
-    lines = [
-        "# make bench (QUICK=1: --quick; BENCH_ARGS: more options) runs, from the repo's root:",
-        f"python -m benchmark.run {shlex.join(argv)}".rstrip(),
-    ]
-    for c in run["contenders"]:
-        if "command" in c:
-            lines.append(f"# {c['label']}" + (f"; {c['derived']}" if c["derived"] else ""))
-            lines.append(c["command"])
-    lines += [
-        "# load, per endpoint (POST: BENCH_BODY_FILE=benchmark/body.json): warm-up windows "
-        f"of {s.warmup_window_s:g} s, then rounds of:",
-        shlex.join(wrk_argv(url, shape, s.round_s)),
-    ]
-    # template-only: begin
-    lines += fixed_rate_commands(url, ENDPOINTS, shape, s)
-    # template-only: end
-    # As typed from the repository's root, with the venv's bin first on PATH.
-    python = str(Path(sys.executable).parent) + os.sep
-    return [line.replace(python, "").replace(f"{REPO}{os.sep}", "") for line in lines]
-
-
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt  # unwinds through every Server's `with`, which stops it
 
@@ -260,7 +235,9 @@ def run_benchmark(
         if not result["ok"]:
             print(f"bench: {result['key']}: {result['error']}", file=sys.stderr, flush=True)
     run["targets"] = report.evaluate_targets(run)
-    run["commands"] = commands(settings, run, argv)
+    # template-only: begin
+    run["commands"] = commands(settings, run, argv, ENDPOINTS)
+    # template-only: end
     return write_outputs(run, args)
 
 

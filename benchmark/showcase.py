@@ -4,6 +4,7 @@ and `--record`'s RESULTS.md (run.py calls these; a generated service has none of
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shlex
 import shutil
@@ -15,8 +16,9 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from benchmark import machine
+from benchmark.contenders import REPO
 from benchmark.fixed_rate import constant_rate_argv
-from benchmark.load import Endpoint, Shape
+from benchmark.load import Endpoint, Shape, wrk_argv
 from benchmark.plan import Settings
 from benchmark.report import (
     ENDPOINTS,
@@ -27,6 +29,7 @@ from benchmark.report import (
     measured,
     summary,
 )
+from benchmark.server import Server
 
 RESULTS_BEGIN = "<!-- recorded run: begin (written by `python -m benchmark.run --record`) -->"
 RESULTS_END = "<!-- recorded run: end -->"
@@ -66,13 +69,41 @@ def describe_machine(settings: Settings, wait_quiet_s: float) -> dict[str, Any]:
     return described
 
 
-def fixed_rate_commands(
-    url: str, endpoints: tuple[Endpoint, ...], shape: Shape, settings: Settings
+def commands(
+    s: Settings, run: dict[str, Any], argv: list[str], endpoints: tuple[Endpoint, ...]
 ) -> list[str]:
-    return [
-        shlex.join(constant_rate_argv(url, e, shape, settings.fixed_rate_s, settings.rate))
-        for e in endpoints
+    """The run's commands, as typed from the repository's root (RESULTS.md shows them)."""
+    url = "http://127.0.0.1:PORT/"
+    shape = Shape(s.client_cpus, s.connections)
+    lines = [
+        "# make bench (QUICK=1: --quick; BENCH_ARGS: more options) runs, from the repo's root:",
+        f"python -m benchmark.run {shlex.join(argv)}".rstrip(),
     ]
+    for c in run["contenders"]:
+        if "command" in c:
+            lines.append(f"# {c['label']}" + (f"; {c['derived']}" if c["derived"] else ""))
+            lines.append(c["command"])
+    lines += [
+        "# load, per endpoint (POST: BENCH_BODY_FILE=benchmark/body.json): warm-up windows "
+        f"of {s.warmup_window_s:g} s, then rounds of:",
+        shlex.join(wrk_argv(url, shape, s.round_s)),
+    ]
+    lines += [
+        shlex.join(constant_rate_argv(url, e, shape, s.fixed_rate_s, s.rate)) for e in endpoints
+    ]
+    # As typed from the repository's root, with the venv's bin first on PATH.
+    python = str(Path(sys.executable).parent) + os.sep
+    return [line.replace(python, "").replace(f"{REPO}{os.sep}", "") for line in lines]
+
+
+def shown_command(server: Server) -> str:
+    """The contender's command line with the environment it was given beyond the caller's,
+    and its directory when that is not the repository's root."""
+    launch = server.launch
+    extra = {k: v for k, v in launch.env.items() if os.environ.get(k) != v and k != "PATH"}
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(extra.items()))
+    command = f"{env} {shlex.join(launch.argv)}".strip()
+    return command if launch.cwd == REPO else f"(cd {launch.cwd} && {command})"
 
 
 def write_outputs(run: dict[str, Any], output_dir: Path, record_it: bool) -> list[Path]:
