@@ -21,17 +21,12 @@ import yaml
 from conftest import Run, service_name_for, template_name
 
 VENV_BIN = Path(sys.executable).parent
-# What stays in the template: its showcase, the generator and its tests.
+# What stays in the template: its showcase (the Spring baseline, the recorded run, the
+# benchmark's parts beyond the service against bare Falcon), the generator and its tests.
+BENCHMARK_SHOWCASE = ["spring/", "RESULTS.md", "RESULTS.png", "showcase.py", "machine.py"]
+BENCHMARK_SHOWCASE += ["fixed_rate.py", "constant_rate.py", "idle_pool.py", "profile_summary.py"]
 TEMPLATE_ONLY = (
-    "benchmark/spring/",
-    "benchmark/RESULTS.md",
-    "benchmark/RESULTS.png",
-    "benchmark/fixed_rate.py",
-    "benchmark/constant_rate.py",
-    "benchmark/idle_pool.py",
-    "benchmark/machine.py",
-    "benchmark/profile_summary.py",
-    "benchmark/showcase.py",
+    *(f"benchmark/{path}" for path in BENCHMARK_SHOWCASE),
     "docs/swagger-ui.png",
     "scripts/new_service.py",
     "scripts/tests/",
