@@ -3,21 +3,18 @@
 Each is started under `taskset` on the server CPU set with a clean environment: no
 Redis, no service bindings and no WEB_CONCURRENCY from the caller's shell, so every run
 measures the defaults a fresh clone ships with. What a contender needs on disk (a
-generated uwsgi.ini, an older commit's tree) is made once per run in a Workspace and
-removed with it.
+generated uwsgi.ini, an older commit's tree) is made once per run in a temporary
+directory, the workspace, and removed with it.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 
 import yaml
 
@@ -77,25 +74,7 @@ KEYS += ("spring", "falcon-granian", "falcon-uwsgi-router")
 # template-only: end
 
 
-class Workspace:
-    """`with Workspace() as ws:` a temporary directory for the run's generated files."""
-
-    def __init__(self) -> None:
-        self.path = Path(tempfile.mkdtemp(prefix="bench-"))
-
-    def __enter__(self) -> Workspace:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
-
-
-def build(keys: list[str], before: str | None, workspace: Workspace) -> list[Contender]:
+def build(keys: list[str], before: str | None, workspace: Path) -> list[Contender]:
     """The contenders to run, in the order given; the older commit's right after the
     shipped one, so before and after sit side by side in the tables."""
     contenders = []
@@ -153,7 +132,7 @@ def _uwsgi_launcher(root: Path, ini: Path | None = None) -> Callable[[int, str],
     return launch
 
 
-def shipped(workspace: Workspace) -> Contender:
+def shipped(workspace: Path) -> Contender:
     return Contender(
         key="falcon-uwsgi",
         label="Falcon + uWSGI (as shipped)",
@@ -164,9 +143,9 @@ def shipped(workspace: Workspace) -> Contender:
     )
 
 
-def bare(workspace: Workspace) -> Contender:
+def bare(workspace: Path) -> Contender:
     ini_text = uwsgi_variants.bare((REPO / "uwsgi.ini").read_text(), BARE_MODULE)
-    ini = uwsgi_variants.write(ini_text, workspace.path, "uwsgi-bare.ini")
+    ini = uwsgi_variants.write(ini_text, workspace, "uwsgi-bare.ini")
     return Contender(
         key="falcon-bare",
         label="bare Falcon + uWSGI (no middleware)",
@@ -178,13 +157,13 @@ def bare(workspace: Workspace) -> Contender:
     )
 
 
-def shipped_at(ref: str, workspace: Workspace) -> Contender:
+def shipped_at(ref: str, workspace: Path) -> Contender:
     """The shipped service at an older commit: its tree (git archive), its manifest.yml's
     command and env, the same venv. Before and after a change, measured side by side."""
     commit = _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"])
     if not commit:
         raise ValueError(f"--before {ref}: not a commit in this repository")
-    root = workspace.path / f"tree-{commit[:12]}"
+    root = workspace / f"tree-{commit[:12]}"
     root.mkdir()
     archive = subprocess.Popen(["git", "-C", str(REPO), "archive", commit], stdout=subprocess.PIPE)
     subprocess.run(["tar", "-x", "-C", str(root)], stdin=archive.stdout, check=True)
@@ -210,17 +189,17 @@ def _git(args: list[str]) -> str:
     return completed.stdout.strip() if completed.returncode == 0 else ""
 
 
-_BUILDERS: dict[str, Callable[[Workspace], Contender]] = {
+_BUILDERS: dict[str, Callable[[Path], Contender]] = {
     "falcon-uwsgi": shipped,
     "falcon-bare": bare,
 }
 # template-only: begin
 
 
-def router(workspace: Workspace) -> Contender:
+def router(workspace: Path) -> Contender:
     ini = uwsgi_variants.write(
         uwsgi_variants.router((REPO / "uwsgi.ini").read_text()),
-        workspace.path,
+        workspace,
         "uwsgi-router.ini",
     )
     timeout = uwsgi_variants.ROUTER_IDLE_TIMEOUT_S
@@ -237,7 +216,7 @@ def router(workspace: Workspace) -> Contender:
     )
 
 
-def granian(workspace: Workspace) -> Contender:
+def granian(workspace: Path) -> Contender:
     if not (VENV_BIN / "granian").exists():
         raise ValueError("granian is not installed in this venv (benchmark/requirements.txt)")
     return Contender(
@@ -245,15 +224,16 @@ def granian(workspace: Workspace) -> Contender:
         label="Falcon + Granian",
         keep_alive="HTTP/1.1 keep-alive (Granian's default)",
         settings="granian --interface wsgi --workers 2 --blocking-threads 1, same app and env",
-        launch=_launch_granian,
+        launch=lambda port, cpus: _launch_granian(port, cpus, workspace),
     )
 
 
-def _launch_granian(port: int, cpus: str) -> Launch:
+def _launch_granian(port: int, cpus: str, workspace: Path) -> Launch:
     env = _service_env(port)
     # uwsgi.ini gives each instance a fresh Prometheus multiprocess directory; under
     # Granian nothing does, so do it here and /metrics adds up the workers the same way.
-    metrics_dir = Path(tempfile.mkdtemp(prefix="bench-granian-metrics-"))
+    metrics_dir = workspace / f"granian-metrics-{port}"
+    metrics_dir.mkdir()
     env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     argv = [
         "taskset", "-c", cpus, str(VENV_BIN / "granian"),
@@ -266,8 +246,8 @@ def _launch_granian(port: int, cpus: str) -> Launch:
     return Launch(argv, env, temp_dirs=[metrics_dir])
 
 
-def spring(workspace: Workspace) -> Contender:
-    if shutil.which("java") is None or not (SPRING / "build/classpath.txt").exists():
+def spring(workspace: Path) -> Contender:
+    if not (SPRING / "build/classpath.txt").exists():
         raise ValueError("the Spring baseline is not built: run benchmark/spring/build.sh")
     return Contender(
         key="spring",

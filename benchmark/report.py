@@ -147,7 +147,6 @@ def _failed(figures: dict[str, Any]) -> str:
 
 
 def warmup_table(run: dict[str, Any]) -> str:
-    steady_windows = run["settings"]["steady_windows"]
     header = ["contender", "endpoint", "steady", "seconds", "req/s per window"]
     header += ["server CPU µs/req per window"]
     rows = []
@@ -155,7 +154,7 @@ def warmup_table(run: dict[str, Any]) -> str:
         for name in ENDPOINTS:
             w = c["endpoints"][name]["warmup"]
             spread = w["last_spread_pct"]
-            last = f"last {min(len(w['rps']), steady_windows)}"
+            last = f"last {min(len(w['rps']), w['steady_windows'])}"
             apart = f"{last} {spread['rps']:.1f}% apart in req/s, {spread['cpu']:.1f}% in CPU"
             steady = f"yes: {apart}" if w["steady"] else f"**no**, cap reached: {apart}"
             rates = ", ".join(f"{r:.0f}" for r in w["rps"])
@@ -346,10 +345,14 @@ def markdown(run: dict[str, Any]) -> str:
             f"(interleaved, order rotated), after warm-up{idle}",
             throughput_table(run, endpoint),
         ]
+    jit = ""
+    # template-only: begin
+    jit = f"; a JIT's: {s['jit_steady_windows']} in a row, at most {s['jit_warmup_cap_s']:g} s"
+    # template-only: end
     parts += [
         f"### Warm-up: {s['warmup_window_s']:g} s windows until {s['steady_windows']} in a "
         f"row are within {s['steady_pct']:g}% in req/s and in server CPU per request (at most "
-        f"{s['warmup_cap_s']:g} s per contender)",
+        f"{s['warmup_cap_s']:g} s per contender{jit})",
         warmup_table(run),
     ]
     # template-only: begin

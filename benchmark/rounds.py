@@ -66,6 +66,7 @@ def warm_up(
         "steady": is_steady,
         # The spread of the last windows (up to `count` of them), in %.
         "last_spread_pct": spreads,
+        "steady_windows": count,
     }
 
 

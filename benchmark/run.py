@@ -21,6 +21,7 @@ import os
 import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import asdict
@@ -30,7 +31,7 @@ from types import FrameType
 from typing import Any
 
 from benchmark import report
-from benchmark.contenders import KEYS, REPO, Contender, Workspace, build
+from benchmark.contenders import KEYS, REPO, Contender, build
 from benchmark.load import Endpoint
 from benchmark.phases import Context, Entry, shared_phase, time_startups
 from benchmark.plan import FULL, QUICK, Settings, cpu_set, plan
@@ -178,9 +179,9 @@ def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     settings, args = parse_args(argv)
-    with Workspace() as workspace:
+    with tempfile.TemporaryDirectory(prefix="bench-") as workspace:
         try:
-            contenders = build(args.keys, args.before, workspace)
+            contenders = build(args.keys, args.before, Path(workspace))
         except (ValueError, OSError) as error:  # IniError is a ValueError
             print(f"bench: cannot run: {error}", file=sys.stderr)
             return 2
