@@ -17,7 +17,7 @@ class Settings:
     steady_pct: float
     rounds: int  # measuring rounds, each a window per contender and endpoint
     round_s: float  # seconds of wrk per window
-    connections: int  # wrk's (and the template's fixed-rate generator's)
+    connections: int  # the load generators'
     server_cpus: str
     client_cpus: str
     # template-only: begin

@@ -43,9 +43,12 @@ def warm_up(
 
     The windows must agree in req/s and in the server's CPU time per request. On a
     shared machine req/s moves with other programs' load; CPU time per request follows
-    the server itself. Three windows, not two: the JVM's JIT improves in steps, and a
-    run showed Spring two windows apart at 138 µs per request, then at 53 µs minutes
-    later; a third window makes a short plateau less likely to pass for the end.
+    the server itself. Three windows, not two: a short plateau is then less likely to
+    pass for the end.
+    template-only: begin
+    A JIT improves in steps: a run showed Spring two windows apart at 138 µs per
+    request, then at 53 µs minutes later, hence its own, longer rule (plan.py).
+    template-only: end
     """
     count, pct = steady
     windows: list[dict[str, Any]] = []

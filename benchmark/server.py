@@ -194,10 +194,10 @@ class Server:
             self.sampler.stop()
         process = self.process
         if process is not None and process.poll() is None:
-            # SIGINT, to the server's own process: uWSGI's master stops at once (about 1 s),
-            # as do the JVM and Granian. Not SIGTERM, the service's graceful drain: the
-            # stop is not measured, and uwsgi.ini routes SIGTERM to a handler that the
-            # bare app does not have (every stop would wait for the SIGKILL).
+            # SIGINT, to the server's own process, which stops at once (uWSGI's master in
+            # about 1 s). Not SIGTERM, the service's graceful drain: the stop is not
+            # measured, and uwsgi.ini routes SIGTERM to a handler that the bare app does
+            # not have (every stop would wait for the SIGKILL).
             process.send_signal(signal.SIGINT)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=STOP_TIMEOUT)
