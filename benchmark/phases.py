@@ -185,8 +185,6 @@ def _check(entry: Entry, ctx: Context) -> None:
     check_answers(server.port, ctx.body, entry.contender.key)
     # template-only: begin
     entry.result["keep_alive_observed"] = probe_keep_alive(server.port)
-    # template-only: end
-    # template-only: begin
     entry.result["command"] = shown_command(server)
     # template-only: end
     entry.result["endpoints"] = {}

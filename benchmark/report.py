@@ -221,8 +221,6 @@ def _idle_text(pool: dict[str, Any] | None) -> str:
     return text
 
 
-# template-only: end
-# template-only: begin
 def cpu_table(run: dict[str, Any]) -> str:
     """How busy each CPU set was while wrk ran (medians of the rounds): which side was the
     bottleneck, and how much of the server's CPU other programs took.
