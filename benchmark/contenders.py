@@ -52,9 +52,9 @@ class Launch:
 class Contender:
     key: str
     label: str
-    # What the server does with connections (checked at run time too: see server.py).
+    # What the server does with connections, for the report.
     keep_alive: str
-    # The WSGI workers or JVM settings, for the report.
+    # The server's settings (workers, threads, a JVM's), for the report.
     settings: str
     # (port, server CPU list) -> how to start it.
     launch: Callable[[int, str], Launch] = field(compare=False, repr=False)
