@@ -33,9 +33,9 @@ test-packages:
 
 # The benchmark (benchmark/README.md): the service against bare Falcon (and, in the
 # template, the Spring baseline, built only where benchmark/spring is), every contender up
-# at once; Markdown tables on stdout, benchmark/results/latest.json and .png. QUICK=1: a
-# functional check (CI), every contender and phase, briefly. BENCH_ARGS: more options,
-# e.g. BENCH_ARGS="--before 79c53f7".
+# at once; Markdown tables on stdout, benchmark/results/latest.json. QUICK=1: a functional
+# check (CI), every contender and phase, briefly. BENCH_ARGS: more options, e.g.
+# BENCH_ARGS="--before REF" (a commit or tag) adds the service as it was there.
 bench: $(VENV)/.bench-installed
 	scripts/install-system-packages wrk util-linux
 	$(wildcard benchmark/spring/build.sh)

@@ -3,22 +3,18 @@
 Each is started under `taskset` on the server CPU set with a clean environment: no
 Redis, no service bindings and no WEB_CONCURRENCY from the caller's shell, so every run
 measures the defaults a fresh clone ships with. What a contender needs on disk (a
-generated uwsgi.ini, an older commit's tree) is made once per run in a Workspace and
-removed with it.
+generated uwsgi.ini, an older commit's tree) is made once per run in a temporary
+directory, the workspace, and removed with it.
 """
 
 from __future__ import annotations
 
 import os
-import re
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 
 import yaml
 
@@ -27,12 +23,18 @@ from example_app.config import ENVIRONMENT_VARIABLES
 
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
+# template-only: begin
 SPRING = REPO / "benchmark" / "spring"
+# template-only: end
 BARE_MODULE = "benchmark.bare_app:app"
 
 # Settings a developer's shell may carry that would change what is measured: every
-# variable the service reads (each contender is given its own PORT and HOST), and the JVM's.
-_CALLER_SETTINGS = (*ENVIRONMENT_VARIABLES, "JAVA_OPTS", "JAVA_TOOL_OPTIONS")
+# variable the service reads (each contender is given its own PORT and HOST); a prefix
+# stands for every variable that starts with it.
+_CALLER_SETTINGS: tuple[str, ...] = ENVIRONMENT_VARIABLES
+# template-only: begin
+_CALLER_SETTINGS += ("JAVA_OPTS", "JAVA_TOOL_OPTIONS", "GRANIAN_")
+# template-only: end
 
 
 @dataclass
@@ -50,51 +52,29 @@ class Launch:
 class Contender:
     key: str
     label: str
-    # What the server does with connections (checked at run time too: see server.py).
+    # What the server does with connections, for the report.
     keep_alive: str
-    # The WSGI workers or JVM settings, for the report.
+    # The server's settings (workers, threads, a JVM's), for the report.
     settings: str
     # (port, server CPU list) -> how to start it.
     launch: Callable[[int, str], Launch] = field(compare=False, repr=False)
     # How its configuration was derived, when it was (the report's commands).
     derived: str = ""
+    # template-only: begin
+    jit: bool = False  # it warms up for minutes (a JVM's JIT): plan.py's jit_ settings
+    # template-only: end
 
 
-KEYS = ("falcon-uwsgi", "falcon-bare", "spring", "falcon-granian", "falcon-uwsgi-router")
+KEYS: tuple[str, ...] = ("falcon-uwsgi", "falcon-bare")
+# template-only: begin
+# The template's showcase (a generated service leaves them out): the Spring baseline
+# (benchmark/spring/, a JDK), Granian (a server the service does not ship), and uWSGI's
+# HTTP router with keep-alive (the keep-alive choice of uwsgi.ini, re-measured).
+KEYS += ("spring", "falcon-granian", "falcon-uwsgi-router")
+# template-only: end
 
 
-def default_keys() -> list[str]:
-    """The contenders whose parts this repository has. The Spring baseline
-    (benchmark/spring/) and Granian (in benchmark/requirements.txt) are the template's own
-    comparisons, which a generated service leaves out; the others need nothing but the
-    service's own uWSGI."""
-    requirements = (REPO / "benchmark" / "requirements.txt").read_text()
-    present = {
-        "spring": SPRING.is_dir(),
-        "falcon-granian": re.search(r"^granian\b", requirements, re.M) is not None,
-    }
-    return [key for key in KEYS if present.get(key, True)]
-
-
-class Workspace:
-    """`with Workspace() as ws:` a temporary directory for the run's generated files."""
-
-    def __init__(self) -> None:
-        self.path = Path(tempfile.mkdtemp(prefix="bench-"))
-
-    def __enter__(self) -> Workspace:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
-
-
-def build(keys: list[str], before: str | None, workspace: Workspace) -> list[Contender]:
+def build(keys: list[str], before: str | None, workspace: Path) -> list[Contender]:
     """The contenders to run, in the order given; the older commit's right after the
     shipped one, so before and after sit side by side in the tables."""
     contenders = []
@@ -108,9 +88,8 @@ def build(keys: list[str], before: str | None, workspace: Workspace) -> list[Con
 
 
 def _clean_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _CALLER_SETTINGS}
-    env = {k: v for k, v in env.items() if not k.startswith("GRANIAN_")}
-    # The venv's uwsgi and granian first, as `make run` does.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_CALLER_SETTINGS)}
+    # The venv's uwsgi first, as `make run` does.
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
     return env
 
@@ -153,7 +132,7 @@ def _uwsgi_launcher(root: Path, ini: Path | None = None) -> Callable[[int, str],
     return launch
 
 
-def shipped(workspace: Workspace) -> Contender:
+def shipped(workspace: Path) -> Contender:
     return Contender(
         key="falcon-uwsgi",
         label="Falcon + uWSGI (as shipped)",
@@ -164,9 +143,9 @@ def shipped(workspace: Workspace) -> Contender:
     )
 
 
-def bare(workspace: Workspace) -> Contender:
+def bare(workspace: Path) -> Contender:
     ini_text = uwsgi_variants.bare((REPO / "uwsgi.ini").read_text(), BARE_MODULE)
-    ini = uwsgi_variants.write(ini_text, workspace.path, "uwsgi-bare.ini")
+    ini = uwsgi_variants.write(ini_text, workspace, "uwsgi-bare.ini")
     return Contender(
         key="falcon-bare",
         label="bare Falcon + uWSGI (no middleware)",
@@ -178,33 +157,13 @@ def bare(workspace: Workspace) -> Contender:
     )
 
 
-def router(workspace: Workspace) -> Contender:
-    ini = uwsgi_variants.write(
-        uwsgi_variants.router((REPO / "uwsgi.ini").read_text()),
-        workspace.path,
-        "uwsgi-router.ini",
-    )
-    timeout = uwsgi_variants.ROUTER_IDLE_TIMEOUT_S
-    return Contender(
-        key="falcon-uwsgi-router",
-        label="Falcon + uWSGI HTTP router (keep-alive)",
-        keep_alive=f"HTTP/1.1 keep-alive in uWSGI's HTTP router, idle timeout {timeout} s; "
-        "the router opens a uwsgi-protocol connection to a worker per request",
-        settings=f"uwsgi.ini with `http = ...`, `http-keepalive = {timeout}` instead of "
-        "`http-socket`, no Connection: close; 2 workers and 1 router process",
-        launch=_uwsgi_launcher(REPO, ini),
-        derived=f"uwsgi-router.ini: uwsgi.ini with http = ..., http-keepalive = {timeout} "
-        "for http-socket = ..., without add-header = Connection: close",
-    )
-
-
-def shipped_at(ref: str, workspace: Workspace) -> Contender:
+def shipped_at(ref: str, workspace: Path) -> Contender:
     """The shipped service at an older commit: its tree (git archive), its manifest.yml's
     command and env, the same venv. Before and after a change, measured side by side."""
     commit = _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"])
     if not commit:
         raise ValueError(f"--before {ref}: not a commit in this repository")
-    root = workspace.path / f"tree-{commit[:12]}"
+    root = workspace / f"tree-{commit[:12]}"
     root.mkdir()
     archive = subprocess.Popen(["git", "-C", str(REPO), "archive", commit], stdout=subprocess.PIPE)
     subprocess.run(["tar", "-x", "-C", str(root)], stdin=archive.stdout, check=True)
@@ -230,21 +189,51 @@ def _git(args: list[str]) -> str:
     return completed.stdout.strip() if completed.returncode == 0 else ""
 
 
-def granian(workspace: Workspace) -> Contender:
+_BUILDERS: dict[str, Callable[[Path], Contender]] = {
+    "falcon-uwsgi": shipped,
+    "falcon-bare": bare,
+}
+# template-only: begin
+
+
+def router(workspace: Path) -> Contender:
+    ini = uwsgi_variants.write(
+        uwsgi_variants.router((REPO / "uwsgi.ini").read_text()),
+        workspace,
+        "uwsgi-router.ini",
+    )
+    timeout = uwsgi_variants.ROUTER_IDLE_TIMEOUT_S
+    return Contender(
+        key="falcon-uwsgi-router",
+        label="Falcon + uWSGI HTTP router (keep-alive)",
+        keep_alive=f"HTTP/1.1 keep-alive in uWSGI's HTTP router, idle timeout {timeout} s; "
+        "the router opens a uwsgi-protocol connection to a worker per request",
+        settings=f"uwsgi.ini with `http = ...`, `http-keepalive = {timeout}` instead of "
+        "`http-socket`, no Connection: close; 2 workers and 1 router process",
+        launch=_uwsgi_launcher(REPO, ini),
+        derived=f"uwsgi-router.ini: uwsgi.ini with http = ..., http-keepalive = {timeout} "
+        "for http-socket = ..., without add-header = Connection: close",
+    )
+
+
+def granian(workspace: Path) -> Contender:
+    if not (VENV_BIN / "granian").exists():
+        raise ValueError("granian is not installed in this venv (benchmark/requirements.txt)")
     return Contender(
         key="falcon-granian",
         label="Falcon + Granian",
         keep_alive="HTTP/1.1 keep-alive (Granian's default)",
         settings="granian --interface wsgi --workers 2 --blocking-threads 1, same app and env",
-        launch=_launch_granian,
+        launch=lambda port, cpus: _launch_granian(port, cpus, workspace),
     )
 
 
-def _launch_granian(port: int, cpus: str) -> Launch:
+def _launch_granian(port: int, cpus: str, workspace: Path) -> Launch:
     env = _service_env(port)
     # uwsgi.ini gives each instance a fresh Prometheus multiprocess directory; under
     # Granian nothing does, so do it here and /metrics adds up the workers the same way.
-    metrics_dir = Path(tempfile.mkdtemp(prefix="bench-granian-metrics-"))
+    metrics_dir = workspace / f"granian-metrics-{port}"
+    metrics_dir.mkdir()
     env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     argv = [
         "taskset", "-c", cpus, str(VENV_BIN / "granian"),
@@ -257,7 +246,9 @@ def _launch_granian(port: int, cpus: str) -> Launch:
     return Launch(argv, env, temp_dirs=[metrics_dir])
 
 
-def spring(workspace: Workspace) -> Contender:
+def spring(workspace: Path) -> Contender:
+    if not (SPRING / "build/classpath.txt").exists():
+        raise ValueError("the Spring baseline is not built: run benchmark/spring/build.sh")
     return Contender(
         key="spring",
         label="Spring MVC + Tomcat (offline build)",
@@ -266,6 +257,7 @@ def spring(workspace: Workspace) -> Contender:
         settings="Spring 4.3.30 MVC, Tomcat 9.0.70 NIO (maxThreads 200), Jackson 2.14, "
         "JVM defaults (no JAVA_OPTS)",
         launch=_launch_spring,
+        jit=True,
     )
 
 
@@ -275,10 +267,5 @@ def _launch_spring(port: int, cpus: str) -> Launch:
     return Launch(["taskset", "-c", cpus, str(SPRING / "run.sh")], env)
 
 
-_BUILDERS: dict[str, Callable[[Workspace], Contender]] = {
-    "falcon-uwsgi": shipped,
-    "falcon-bare": bare,
-    "spring": spring,
-    "falcon-granian": granian,
-    "falcon-uwsgi-router": router,
-}
+_BUILDERS |= {"spring": spring, "falcon-granian": granian, "falcon-uwsgi-router": router}
+# template-only: end

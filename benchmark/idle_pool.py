@@ -235,3 +235,30 @@ def _read_closed(sock: socket.socket) -> bool:
         return False
     except OSError:
         return True
+
+
+def probe_keep_alive(port: int) -> str:
+    """What the server does with the connection after a response, seen from a client."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+        buffer = bytearray()
+        parsed = None
+        while parsed is None:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return "closes before answering"
+            buffer += chunk
+            parsed = parse_response(buffer)
+        _, announced = parsed
+        sock.settimeout(0.2)
+        try:
+            closed = sock.recv(1) == b""
+        except TimeoutError:
+            closed = False
+        except ConnectionResetError:
+            closed = True
+    if not closed:
+        return "keeps the connection open"
+    if announced:
+        return "closes after each response, with Connection: close"
+    return "closes after each response without Connection: close"

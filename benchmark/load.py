@@ -1,8 +1,7 @@
-"""The two kinds of load, on the client CPU set: wrk at full speed, and a constant rate.
+"""The load, on the client CPU set: wrk at full speed, and CPU time from /proc/stat.
 
 wrk (closed loop: each connection sends its next request when the last answer is in)
-measures throughput. Its latencies hide queueing (coordinated omission), so latency is
-measured again at a fixed rate below saturation by benchmark/constant_rate.py.
+measures throughput.
 """
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ import json
 import os
 import resource
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,7 @@ from typing import Any
 from benchmark.contenders import REPO
 
 WRK_SCRIPT = REPO / "benchmark" / "wrk_report.lua"
-WRK_TIMEOUT = "2s"  # a request unanswered this long is a failure, in both generators
+WRK_TIMEOUT = "2s"  # a request unanswered this long is a failure
 
 
 @dataclass(frozen=True)
@@ -49,7 +47,7 @@ def wrk_argv(url: str, shape: Shape, seconds: float) -> list[str]:
 def run_wrk(url: str, endpoint: Endpoint, shape: Shape, seconds: float) -> dict[str, Any]:
     """wrk for `seconds`; the talk's columns from its results."""
     env = {"BENCH_BODY_FILE": str(endpoint.body_file or "")}
-    output, cpu_seconds = _run(wrk_argv(url, shape, seconds), seconds, env)
+    output, cpu_seconds = run_tool(wrk_argv(url, shape, seconds), seconds, env)
     marker = "BENCH_JSON "
     lines = [line for line in output.splitlines() if line.startswith(marker)]
     if not lines:
@@ -74,47 +72,12 @@ def _wrk_metrics(raw: dict[str, Any]) -> dict[str, Any]:
         "failed_pct": 100 * failed / attempts if attempts else 0.0,
         "errors": errors,
         "mean_ms": latency["mean"] / 1000,
-        **_percentiles_ms(latency),
+        **percentiles_ms(latency),
         "raw": raw,
     }
 
 
-def constant_rate_argv(
-    url: str, endpoint: Endpoint, shape: Shape, seconds: float, rate: float
-) -> list[str]:
-    argv = [
-        "taskset", "-c", shape.client_cpus, sys.executable, "-m", "benchmark.constant_rate",
-        "--url", url, "--rate", f"{rate:g}", "--connections", str(shape.connections),
-        "--duration", f"{seconds:g}", "--timeout", WRK_TIMEOUT.rstrip("s"),
-    ]  # fmt: skip
-    if endpoint.body_file is not None:
-        argv += ["--body-file", str(endpoint.body_file.relative_to(REPO))]
-    return argv
-
-
-def run_constant_rate(
-    url: str, endpoint: Endpoint, shape: Shape, seconds: float, rate: float
-) -> dict[str, Any]:
-    """benchmark/constant_rate.py at `rate` requests per second for `seconds`."""
-    argv = constant_rate_argv(url, endpoint, shape, seconds, rate)
-    output, cpu_seconds = _run(argv, seconds, {})
-    raw = json.loads(output)
-    attempts = raw["completed"] + sum(raw["errors"].values())
-    return {
-        "rate": rate,
-        "achieved_rate": raw["achieved_rate"],
-        "failed": raw["failed"],
-        "attempts": attempts,
-        "failed_pct": 100 * raw["failed"] / attempts if attempts else 0.0,
-        "mean_ms": raw["latency_us"]["mean"] / 1000,
-        **_percentiles_ms(raw["latency_us"]),
-        "generator_lag_p99_ms": raw["generator_lag_us"]["p99"] / 1000,
-        "raw": raw,
-        "client_cpu_s": cpu_seconds,
-    }
-
-
-def _percentiles_ms(latency_us: dict[str, Any]) -> dict[str, float]:
+def percentiles_ms(latency_us: dict[str, Any]) -> dict[str, float]:
     p = latency_us["percentiles"]
     return {
         "p50_ms": p["50"] / 1000,
@@ -125,7 +88,7 @@ def _percentiles_ms(latency_us: dict[str, Any]) -> dict[str, float]:
     }
 
 
-def _run(argv: list[str], seconds: float, env: dict[str, str]) -> tuple[str, float]:
+def run_tool(argv: list[str], seconds: float, env: dict[str, str]) -> tuple[str, float]:
     """The command's stdout, and the CPU seconds it used."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     completed = subprocess.run(

@@ -8,10 +8,16 @@ import platform
 import re
 import shutil
 import subprocess
+import sys
+import time
 from importlib import metadata
 from typing import Any
 
 from benchmark.contenders import REPO
+from benchmark.load import busy_pct, cpu_ticks
+from benchmark.plan import Settings, cpu_set
+
+QUIET_PCT = 10.0  # CPU use by others below which the machine counts as quiet
 
 
 def describe(server_cpus: str) -> dict[str, Any]:
@@ -104,3 +110,18 @@ def _output(argv: list[str], stderr: bool = False) -> str:
     except (OSError, subprocess.TimeoutExpired):
         return ""
     return (completed.stderr if stderr else completed.stdout).strip()
+
+
+def wait_for_quiet(settings: Settings, wait_s: float) -> float:
+    """The busiest CPU's use by other programs over 3 s, waiting up to `wait_s` for a
+    quiet machine first. Recorded with the run: a busy machine makes noisy numbers."""
+    cpus = cpu_set(settings.server_cpus) | cpu_set(settings.client_cpus)
+    deadline = time.monotonic() + wait_s
+    while True:
+        before = cpu_ticks()
+        time.sleep(3)
+        after = cpu_ticks()
+        busiest = max(busy_pct(before, after, {cpu}) for cpu in cpus)
+        if busiest < QUIET_PCT or time.monotonic() >= deadline:
+            return busiest
+        print(f"bench: waiting for a quiet machine (a CPU is {busiest:.0f}% busy)", file=sys.stderr)

@@ -1,31 +1,48 @@
 """The run's phases: start-up timing (each contender alone), then the shared phase.
 
 In the shared phase every contender is up at once, as in production a router sees
-several backends: a gorouter-like pool holds idle connections to all of them, then on
-the client CPU set each is warmed up to a steady state, measured in interleaved rounds
-(benchmark/rounds.py), and loaded at a fixed rate, while each one's process tree is
-sampled for memory and CPU time. A contender that fails (does not start, answers
-wrongly, exits) gets no numbers; the others go on.
+several backends: on the client CPU set each is warmed up to a steady state and measured
+in interleaved rounds (benchmark/rounds.py), while each one's process tree is sampled
+for memory and CPU time. A contender that fails (does not start, answers wrongly, exits)
+gets no numbers; the others go on.
+template-only: begin
+In the template, a gorouter-like pool also holds idle connections to every contender
+(benchmark/idle_pool.py) from before the warm-up on, and after the rounds each contender
+is loaded at a fixed rate (benchmark/constant_rate.py), for latency.
+template-only: end
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import shlex
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+# template-only: begin
+from functools import cached_property
+
+# template-only: end
 from pathlib import Path
 from typing import Any, Protocol
 
 from benchmark import rounds
-from benchmark.contenders import REPO, Contender
-from benchmark.idle_pool import IdlePool
-from benchmark.load import Endpoint, Shape, busy_pct, cpu_ticks, run_constant_rate, run_wrk
+from benchmark.contenders import Contender
+
+# template-only: begin
+from benchmark.fixed_rate import run_constant_rate
+from benchmark.idle_pool import IdlePool, probe_keep_alive
+
+# template-only: end
+from benchmark.load import Endpoint, Shape, busy_pct, cpu_ticks, run_wrk
 from benchmark.plan import Settings, cpu_set
-from benchmark.server import BenchmarkError, Server, check_answers, probe_keep_alive
+from benchmark.server import BenchmarkError, Server, check_answers
+
+# template-only: begin
+from benchmark.showcase import shown_command
+
+# template-only: end
 
 MIB = 1024 * 1024
 
@@ -78,6 +95,14 @@ class Context:
     def log(self, entry: Entry) -> Path:
         return self.log_dir / f"{entry.contender.key}.log"
 
+    # template-only: begin
+    @cached_property
+    def pool(self) -> IdlePool:
+        """The gorouter-like idle connections to every contender (of size 0: none)."""
+        return IdlePool(self.settings.idle_connections)
+
+    # template-only: end
+
 
 def time_startups(entries: list[Entry], ctx: Context) -> None:
     """Start to first 200, each contender alone on the server CPUs (nothing else of ours
@@ -111,19 +136,23 @@ def shared_phase(entries: list[Entry], ctx: Context) -> None:
             entry.server = stack.enter_context(server)
         for entry in entries:
             _attempt(entry, _check, ctx)
-        pool = stack.enter_context(IdlePool(settings.idle_connections))
+        # template-only: begin
+        stack.enter_context(ctx.pool)
         if settings.idle_connections:
             ctx.progress.phase(
                 f"[shared] opening {settings.idle_connections} idle connections each"
             )
             for entry in entries:
-                _attempt(entry, _add_to_pool, pool)
-            pool.start()
+                _attempt(entry, _add_to_pool, ctx.pool)
+            ctx.pool.start()
+        # template-only: end
         _warm_up(entries, ctx)
-        _measure_rounds(entries, ctx, pool)
+        _measure_rounds(entries, ctx)
+        # template-only: begin
         _fixed_rate(entries, ctx)
+        # template-only: end
         for entry in _ok(entries):
-            _finish(entry, pool if settings.idle_connections else None)
+            _finish(entry, ctx)
 
 
 def _ok(entries: list[Entry]) -> list[Entry]:
@@ -154,13 +183,19 @@ def _check(entry: Entry, ctx: Context) -> None:
     # Started together, so this is not the start-up figure (that is timed alone).
     entry.result["ready_ms_shared"] = server.wait_ready()
     check_answers(server.port, ctx.body, entry.contender.key)
+    # template-only: begin
     entry.result["keep_alive_observed"] = probe_keep_alive(server.port)
     entry.result["command"] = shown_command(server)
+    # template-only: end
     entry.result["endpoints"] = {}
 
 
+# template-only: begin
 def _add_to_pool(entry: Entry, pool: IdlePool) -> None:
     pool.add(entry.contender.key, _server(entry).port)
+
+
+# template-only: end
 
 
 def _focus(entries: list[Entry], on: Entry) -> None:
@@ -174,32 +209,37 @@ def _focus(entries: list[Entry], on: Entry) -> None:
 def _warm_up(entries: list[Entry], ctx: Context) -> None:
     """Each contender in turn, its endpoints one after the other, within one budget per
     contender (--warmup-cap): each endpoint may use an equal share of what is left, so
-    an endpoint that is steady soon leaves more to the next (the JVM's JIT warms each
-    endpoint's own code, Jackson's for POST /, only under that endpoint's load)."""
+    an endpoint that is steady soon leaves more to the next (a JIT warms each endpoint's
+    own code only under that endpoint's load)."""
     s = ctx.settings
     for entry in _ok(entries):
         _focus(entries, entry)
-        budget = s.warmup_cap_s
+        budget, steady = s.warmup_cap_s, (s.steady_windows, s.steady_pct)
+        # template-only: begin
+        if entry.contender.jit:
+            budget, steady = s.jit_warmup_cap_s, (s.jit_steady_windows, s.steady_pct)
+        # template-only: end
         for index, e in enumerate(ctx.endpoints):
             cap = budget / (len(ctx.endpoints) - index)
-            _attempt(entry, _warm_up_one, e, cap, ctx)
+            _attempt(entry, _warm_up_one, e, cap, steady, ctx)
             if entry.ok:
                 budget -= entry.result["endpoints"][e.name]["warmup"]["seconds"]
 
 
-def _warm_up_one(entry: Entry, e: Endpoint, cap_s: float, ctx: Context) -> None:
+def _warm_up_one(
+    entry: Entry, e: Endpoint, cap_s: float, steady: tuple[int, float], ctx: Context
+) -> None:
     key, server, s = entry.contender.key, _server(entry), ctx.settings
 
     def window() -> dict[str, Any]:
         ctx.progress.phase(f"[warm-up] {key} {e.name}", s.warmup_window_s)
         return with_cpu(server, s, lambda: run_wrk(server.url, e, ctx.shape, s.warmup_window_s))
 
-    steady = (s.steady_windows, s.steady_pct)
     warm = rounds.warm_up(window, s.warmup_window_s, cap_s, steady)
     entry.result["endpoints"].setdefault(e.name, {})["warmup"] = warm
 
 
-def _measure_rounds(entries: list[Entry], ctx: Context, pool: IdlePool) -> None:
+def _measure_rounds(entries: list[Entry], ctx: Context) -> None:
     s = ctx.settings
     for number in range(1, s.rounds + 1):
         for e in ctx.endpoints:
@@ -208,18 +248,23 @@ def _measure_rounds(entries: list[Entry], ctx: Context, pool: IdlePool) -> None:
                     f"[round {number}/{s.rounds}] {entry.contender.key} {e.name}", s.round_s
                 )
                 _focus(entries, entry)
-                _attempt(entry, _measure_window, e, number, ctx, pool)
+                _attempt(entry, _measure_window, e, number, ctx)
 
 
-def _measure_window(entry: Entry, e: Endpoint, number: int, ctx: Context, pool: IdlePool) -> None:
+def _measure_window(entry: Entry, e: Endpoint, number: int, ctx: Context) -> None:
     server, seconds = _server(entry), ctx.settings.round_s
-    held = pool.held(entry.contender.key)
+    # template-only: begin
+    held = ctx.pool.held(entry.contender.key)
+    # template-only: end
     figures = with_cpu(server, ctx.settings, lambda: run_wrk(server.url, e, ctx.shape, seconds))
-    figures["idle_connections_held"] = held
     figures["round"] = number
+    # template-only: begin
+    figures["idle_connections_held"] = held
+    # template-only: end
     entry.result["endpoints"][e.name].setdefault("rounds", []).append(figures)
 
 
+# template-only: begin
 def _fixed_rate(entries: list[Entry], ctx: Context) -> None:
     s = ctx.settings
     for entry in _ok(entries):
@@ -241,7 +286,8 @@ def _fixed_rate_one(entry: Entry, e: Endpoint, ctx: Context) -> None:
     entry.result["endpoints"][e.name]["fixed_rate"] = figures
 
 
-def _finish(entry: Entry, pool: IdlePool | None) -> None:
+# template-only: end
+def _finish(entry: Entry, ctx: Context) -> None:
     """The contender's summary figures, while its server still runs."""
     server = _server(entry)
     for figures in entry.result["endpoints"].values():
@@ -251,17 +297,10 @@ def _finish(entry: Entry, pool: IdlePool | None) -> None:
     entry.result["peak_rss_mib"] = sampler.peak_rss / MIB
     entry.result["peak_pss_mib"] = sampler.peak_pss / MIB
     entry.result["processes"] = sampler.max_processes
-    entry.result["idle_pool"] = pool.stats(entry.contender.key) if pool else None
-
-
-def shown_command(server: Server) -> str:
-    """The contender's command line with the environment it was given beyond the caller's,
-    and its directory when that is not the repository's root."""
-    launch = server.launch
-    extra = {k: v for k, v in launch.env.items() if os.environ.get(k) != v and k != "PATH"}
-    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(extra.items()))
-    command = f"{env} {shlex.join(launch.argv)}".strip()
-    return command if launch.cwd == REPO else f"(cd {launch.cwd} && {command})"
+    # template-only: begin
+    size = ctx.settings.idle_connections
+    entry.result["idle_pool"] = ctx.pool.stats(entry.contender.key) if size else None
+    # template-only: end
 
 
 def with_cpu(

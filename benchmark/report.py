@@ -1,47 +1,38 @@
-"""The run's outputs: Markdown tables, the JSON file, the PNG chart, and RESULTS.md."""
+"""The run's outputs: Markdown tables, and the JSON file."""
 
 from __future__ import annotations
 
 import json
-import re
-import shutil
 from pathlib import Path
 from typing import Any
-
-# The object-oriented API, not pyplot: no GUI backend and no global state, only a file.
-from matplotlib.figure import Figure
 
 from benchmark.rounds import paired_ratios
 
 ENDPOINTS = ("GET /", "POST /")
-SHIPPED, BARE, SPRING = "falcon-uwsgi", "falcon-bare", "spring"
-RESULTS_BEGIN = "<!-- recorded run: begin (written by `python -m benchmark.run --record`) -->"
-RESULTS_END = "<!-- recorded run: end -->"
+SHIPPED, BARE = "falcon-uwsgi", "falcon-bare"
 
-# The issue's targets for the shipped service: reported, never asserted.
+# The targets for the shipped service: reported, never asserted.
 TARGET_VS_BARE = 0.75  # x bare Falcon's req/s: what the middleware may cost at most
-TARGET_VS_SPRING = 1.0  # x warmed Spring's req/s
-TARGET_P99_MS = 1.0  # at the fixed rate
 TARGET_RSS_MIB = 128.0  # the manifest's memory limit, whole process tree
 TARGET_READY_S = 1.5
+# template-only: begin
+SPRING = "spring"
+TARGET_VS_SPRING = 1.0  # x warmed Spring's req/s
+TARGET_P99_MS = 1.0  # at the fixed rate
 GOROUTER_IDLE_S = 90  # how long gorouter keeps (and may reuse) an idle backend connection
+# template-only: end
 
 
 def _row(cells: list[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-_LEFT = (
-    "server CPU µs/req per window",
-    "contender",
-    "endpoint",
-    "keep-alive (observed)",
-    "target (shipped service)",
-    "ratio",
-    "req/s per window",
-    "steady",
-    "idle connections (gorouter-like pool)",
-)
+# The columns of text, left-aligned; the others are numbers.
+_LEFT = {"contender", "endpoint", "ratio", "target (shipped service)", "steady"}
+_LEFT |= {"req/s per window", "server CPU µs/req per window"}
+# template-only: begin
+_LEFT |= {"keep-alive (observed)", "idle connections (gorouter-like pool)"}
+# template-only: end
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -53,15 +44,15 @@ def _ms(value: float) -> str:
     return f"{value:.2f}" if value < 10 else f"{value:.1f}" if value < 100 else f"{value:.0f}"
 
 
-def _measured(run: dict[str, Any]) -> list[dict[str, Any]]:
+def measured(run: dict[str, Any]) -> list[dict[str, Any]]:
     return [c for c in run["contenders"] if c.get("ok")]
 
 
 def _by_key(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {c["key"]: c for c in _measured(run)}
+    return {c["key"]: c for c in measured(run)}
 
 
-def _summary(contender: dict[str, Any], endpoint: str) -> dict[str, Any]:
+def summary(contender: dict[str, Any], endpoint: str) -> dict[str, Any]:
     summary: dict[str, Any] = contender["endpoints"][endpoint]["summary"]
     return summary
 
@@ -77,7 +68,7 @@ def ratio(run: dict[str, Any], key: str, other: str, endpoint: str) -> dict[str,
         return None
     mine, theirs = by_key[key], by_key[other]
     paired = paired_ratios(_round_rates(mine, endpoint), _round_rates(theirs, endpoint))
-    median_ratio = _summary(mine, endpoint)["rps_median"] / _summary(theirs, endpoint)["rps_median"]
+    median_ratio = summary(mine, endpoint)["rps_median"] / summary(theirs, endpoint)["rps_median"]
     result = {"ratio": median_ratio}
     if paired:
         result |= {"rounds_min": paired["min"], "rounds_max": paired["max"]}
@@ -94,10 +85,12 @@ def _ratio_text(r: dict[str, float] | None, rounds: bool = True) -> str:
 
 
 def baselines(run: dict[str, Any]) -> list[tuple[str, str, float]]:
-    """What the shipped service is compared with, of the run's contenders: bare Falcon, and
-    Spring where it ran (the template's; a generated service has no Spring baseline)."""
+    """What the shipped service is compared with, of the run's contenders."""
     keys = {c["key"] for c in run["contenders"]}
-    known = ((BARE, "bare Falcon", TARGET_VS_BARE), (SPRING, "Spring", TARGET_VS_SPRING))
+    known = [(BARE, "bare Falcon", TARGET_VS_BARE)]
+    # template-only: begin
+    known.append((SPRING, "warmed Spring", TARGET_VS_SPRING))
+    # template-only: end
     return [baseline for baseline in known if baseline[0] in keys]
 
 
@@ -118,22 +111,27 @@ def headline(run: dict[str, Any]) -> str:
 
 def throughput_table(run: dict[str, Any], endpoint: str) -> str:
     """One row per contender: the median of its rounds and how far the rounds spread."""
-    others = [key for key, _, _ in baselines(run)]
+    others = baselines(run)
     header = ["contender", "req/s (median)", "min-max", "spread %"]
-    header += [{BARE: "/ bare", SPRING: "/ Spring"}[key] for key in others]
-    header += ["p50 ms", "p99 ms", "mean ms", "failed %", "server CPU µs/req", "idle conns held"]
+    header += [f"/ {key.removeprefix('falcon-')}" for key, _, _ in others]
+    header += ["p50 ms", "p99 ms", "mean ms", "failed %", "server CPU µs/req"]
+    # template-only: begin
+    header.append("idle conns held")
+    # template-only: end
     rows = []
-    for c in _measured(run):
-        s = _summary(c, endpoint)
+    for c in measured(run):
+        s = summary(c, endpoint)
+        row = [c["label"], f"{s['rps_median']:.0f}", f"{s['rps_min']:.0f}-{s['rps_max']:.0f}",
+               f"{s['rps_spread_pct']:.1f}",
+               *(_ratio_text(ratio(run, c["key"], key, endpoint), rounds=False)
+                 for key, _, _ in others),
+               _ms(s["p50_ms"]), _ms(s["p99_ms"]), _ms(s["mean_ms"]), _failed(s),
+               f"{s['cpu']['server_cpu_us_per_request']:.0f}"]  # fmt: skip
+        # template-only: begin
         held = s["idle_connections_held_min"]
-        rows.append(
-            [c["label"], f"{s['rps_median']:.0f}", f"{s['rps_min']:.0f}-{s['rps_max']:.0f}",
-             f"{s['rps_spread_pct']:.1f}",
-             *(_ratio_text(ratio(run, c["key"], key, endpoint), rounds=False) for key in others),
-             _ms(s["p50_ms"]), _ms(s["p99_ms"]), _ms(s["mean_ms"]), _failed(s),
-             f"{s['cpu']['server_cpu_us_per_request']:.0f}",
-             "-" if held is None else str(held)]
-        )  # fmt: skip
+        row.append("-" if held is None else str(held))
+        # template-only: end
+        rows.append(row)
     return _table(header, rows)
 
 
@@ -144,15 +142,14 @@ def _failed(figures: dict[str, Any]) -> str:
 
 
 def warmup_table(run: dict[str, Any]) -> str:
-    steady_windows = run["settings"]["steady_windows"]
     header = ["contender", "endpoint", "steady", "seconds", "req/s per window"]
     header += ["server CPU µs/req per window"]
     rows = []
-    for c in _measured(run):
+    for c in measured(run):
         for name in ENDPOINTS:
             w = c["endpoints"][name]["warmup"]
             spread = w["last_spread_pct"]
-            last = f"last {min(len(w['rps']), steady_windows)}"
+            last = f"last {min(len(w['rps']), w['steady_windows'])}"
             apart = f"{last} {spread['rps']:.1f}% apart in req/s, {spread['cpu']:.1f}% in CPU"
             steady = f"yes: {apart}" if w["steady"] else f"**no**, cap reached: {apart}"
             rates = ", ".join(f"{r:.0f}" for r in w["rps"])
@@ -165,11 +162,28 @@ def warmup_table(run: dict[str, Any]) -> str:
     return _table(header, rows)
 
 
+def process_table(run: dict[str, Any]) -> str:
+    header = ["contender", "peak RSS MiB", "peak PSS MiB", "processes", "start to first 200 ms"]
+    # template-only: begin
+    header += ["keep-alive (observed)", "idle connections (gorouter-like pool)"]
+    # template-only: end
+    rows = []
+    for c in measured(run):
+        row = [c["label"], f"{c['peak_rss_mib']:.0f}", f"{c['peak_pss_mib']:.0f}",
+               str(c["processes"]), f"{c['ready_ms']:.0f}"]  # fmt: skip
+        # template-only: begin
+        row += [c["keep_alive_observed"], _idle_text(c["idle_pool"])]
+        # template-only: end
+        rows.append(row)
+    return _table(header, rows)
+
+
+# template-only: begin
 def fixed_rate_table(run: dict[str, Any]) -> str:
     header = ["contender", "endpoint", "rate req/s", "mean ms", "failed %"]
     header += ["p50 ms", "p75 ms", "p95 ms", "p99 ms", "max ms"]
     rows = []
-    for c in _measured(run):
+    for c in measured(run):
         for name in ENDPOINTS:
             f = c["endpoints"][name]["fixed_rate"]
             rows.append(
@@ -177,18 +191,6 @@ def fixed_rate_table(run: dict[str, Any]) -> str:
                  _failed(f)]
                 + [_ms(f[k]) for k in ("p50_ms", "p75_ms", "p95_ms", "p99_ms", "max_ms")]
             )  # fmt: skip
-    return _table(header, rows)
-
-
-def process_table(run: dict[str, Any]) -> str:
-    header = ["contender", "peak RSS MiB", "peak PSS MiB", "processes", "start to first 200 ms"]
-    header += ["keep-alive (observed)", "idle connections (gorouter-like pool)"]
-    rows = [
-        [c["label"], f"{c['peak_rss_mib']:.0f}", f"{c['peak_pss_mib']:.0f}",
-         str(c["processes"]), f"{c['ready_ms']:.0f}", c["keep_alive_observed"],
-         _idle_text(c["idle_pool"])]
-        for c in _measured(run)
-    ]  # fmt: skip
     return _table(header, rows)
 
 
@@ -224,15 +226,14 @@ def cpu_table(run: dict[str, Any]) -> str:
     bottleneck, and how much of the server's CPU other programs took.
 
     Only the wrk phases: /proc/stat's per-CPU figures are sampled at each timer tick,
-    which is fair on a saturated CPU and unreliable on a mostly idle one (the fixed-rate
-    phases); those figures are in the JSON file.
+    which is fair on a saturated CPU and unreliable on a mostly idle one.
     """
     header = ["contender", "endpoint", "server CPU busy %", "by the server %"]
     header += ["by other programs %", "client CPU busy %", "by the load generator %"]
     rows = []
-    for c in _measured(run):
+    for c in measured(run):
         for name in ENDPOINTS:
-            cpu = _summary(c, name)["cpu"]
+            cpu = summary(c, name)["cpu"]
             other = max(0.0, cpu["server_cpus_busy_pct"] - cpu["server_tree_pct"])
             rows.append(
                 [c["label"], f"`{name}`", f"{cpu['server_cpus_busy_pct']:.0f}",
@@ -242,6 +243,7 @@ def cpu_table(run: dict[str, Any]) -> str:
     return _table(header, rows)
 
 
+# template-only: end
 def targets_table(run: dict[str, Any]) -> str:
     rows = [
         [t["target"], t["value"], "met" if t["met"] else "**missed**", t.get("rounds", "")]
@@ -257,13 +259,12 @@ def evaluate_targets(run: dict[str, Any]) -> list[dict[str, Any]]:
         return []
     targets = []
     for other, name, limit in baselines(run):
-        label = "warmed Spring" if other == SPRING else name
         for endpoint in ENDPOINTS:
             r = ratio(run, SHIPPED, other, endpoint)
             if r is None:
                 continue
             target = _target(
-                f"`{endpoint}` req/s >= {limit:g}x {label}", _ratio_text(r), r["ratio"] >= limit
+                f"`{endpoint}` req/s >= {limit:g}x {name}", _ratio_text(r), r["ratio"] >= limit
             )
             if len(_round_rates(shipped, endpoint)) > 1 and "rounds_min" in r:
                 # How sure: does every round's ratio fall on the same side of the target?
@@ -274,12 +275,17 @@ def evaluate_targets(run: dict[str, Any]) -> list[dict[str, Any]]:
     for endpoint in ENDPOINTS:
         figures = shipped["endpoints"][endpoint]
         failed += sum(figures["warmup"]["failed"])
-        for phase in (figures["summary"], figures["fixed_rate"]):
+        phases = [figures["summary"]]
+        # template-only: begin
+        phases.append(figures["fixed_rate"])
+        # template-only: end
+        for phase in phases:
             failed += phase["failed"]
             attempts += phase["attempts"]
     targets.append(
         _target("0 failed requests (every phase)", f"{failed} of {attempts}", failed == 0)
     )
+    # template-only: begin
     rate = f"{run['settings']['rate']:g} req/s"
     for endpoint in ENDPOINTS:
         p99 = shipped["endpoints"][endpoint]["fixed_rate"]["p99_ms"]
@@ -287,6 +293,7 @@ def evaluate_targets(run: dict[str, Any]) -> list[dict[str, Any]]:
             _target(f"`{endpoint}` p99 at {rate} <= {TARGET_P99_MS:g} ms", f"{p99:.2f} ms",
                     p99 <= TARGET_P99_MS)
         )  # fmt: skip
+    # template-only: end
     rss = shipped["peak_rss_mib"]
     targets.append(
         _target(f"peak RSS, whole service <= {TARGET_RSS_MIB:.0f} MiB", f"{rss:.0f} MiB",
@@ -315,32 +322,46 @@ def markdown(run: dict[str, Any]) -> str:
             "a comparison, run `make bench`."
         )
     rounds = f"{s['rounds']} round{'s' if s['rounds'] > 1 else ''} of {s['round_s']:g} s"
+    idle = ""
+    # template-only: begin
     idle = (
-        f"{s['idle_connections']} idle keep-alive connections held to every contender"
+        f"; {s['idle_connections']} idle keep-alive connections held to every contender"
         if s["idle_connections"]
-        else "no idle connections held"
+        else "; no idle connections held"
     )
+    # template-only: end
     names = " and ".join(name for _, name, _ in baselines(run))
     parts += [f"### Headline: the shipped service against {names}", headline(run)]
     for endpoint in ENDPOINTS:
         parts += [
             f"### `{endpoint}`: wrk, {s['connections']} connections, {rounds} per contender "
-            f"(interleaved, order rotated), after warm-up; {idle}",
+            f"(interleaved, order rotated), after warm-up{idle}",
             throughput_table(run, endpoint),
         ]
+    jit = ""
+    # template-only: begin
+    jit = f"; a JIT's: {s['jit_steady_windows']} in a row, at most {s['jit_warmup_cap_s']:g} s"
+    # template-only: end
     parts += [
         f"### Warm-up: {s['warmup_window_s']:g} s windows until {s['steady_windows']} in a "
         f"row are within {s['steady_pct']:g}% in req/s and in server CPU per request (at most "
-        f"{s['warmup_cap_s']:g} s per contender)",
+        f"{s['warmup_cap_s']:g} s per contender{jit})",
         warmup_table(run),
+    ]
+    # template-only: begin
+    parts += [
         f"### Latency at a fixed rate: {s['rate']:g} req/s, {s['connections']} connections, "
         f"{s['fixed_rate_s']:g} s, measured from the intended send time",
         fixed_rate_table(run),
-        f"### Memory, start-up (each alone, median of {s['starts']}) and connections",
-        process_table(run),
-        "### CPU while wrk ran (medians of the rounds)",
-        cpu_table(run),
     ]
+    # template-only: end
+    parts += [
+        f"### Memory and start-up (each alone, median of {s['starts']})",
+        process_table(run),
+    ]
+    # template-only: begin
+    parts += ["### CPU while wrk ran (medians of the rounds)", cpu_table(run)]
+    # template-only: end
     if run["targets"]:
         parts += ["### Targets (reported, never asserted)", targets_table(run)]
     failures = [c for c in run["contenders"] if not c.get("ok")]
@@ -354,163 +375,3 @@ def markdown(run: dict[str, Any]) -> str:
 def write_json(run: dict[str, Any], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(run, indent=2) + "\n")
-
-
-def write_chart(run: dict[str, Any], path: Path) -> None:
-    """Six panels: req/s (median, min-max), warm-up per endpoint, p99 at the fixed rate,
-    peak RSS, time to the first 200."""
-    contenders = _measured(run)
-    figure = Figure(figsize=(17, 9))
-    axes = figure.subplots(2, 3)
-    _throughput_bars(axes[0][0], contenders, run["settings"]["rounds"])
-    for axis, endpoint in zip(axes[0][1:], ENDPOINTS, strict=True):
-        _warmup_lines(axis, contenders, endpoint)
-    labels = _labels(contenders)
-    p99 = [[c["endpoints"][e]["fixed_rate"]["p99_ms"] for c in contenders] for e in ENDPOINTS]
-    _grouped_bars(axes[1][0], labels, p99)
-    rate = run["settings"]["rate"]
-    _finish_axis(axes[1][0], labels, f"p99 ms at {rate:g} req/s (fixed rate)", TARGET_P99_MS)
-    _single_bars(
-        axes[1][1], contenders, [c["peak_rss_mib"] for c in contenders],
-        "peak RSS MiB, whole process tree", limit=TARGET_RSS_MIB,
-    )  # fmt: skip
-    _single_bars(
-        axes[1][2], contenders, [c["ready_ms"] / 1000 for c in contenders],
-        "seconds from start to first 200 (alone)", limit=TARGET_READY_S,
-    )  # fmt: skip
-    title = (
-        f"{run['machine'].get('cpu_model', '')}: servers on CPU {run['settings']['server_cpus']}, "
-        f"load on CPU {run['settings']['client_cpus']} ({run['mode']} run)"
-    )
-    if run["mode"] == "quick":
-        title += ": a functional check, the numbers compare nothing"
-    figure.suptitle(title)
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=90)
-
-
-def _labels(contenders: list[dict[str, Any]]) -> list[str]:
-    # "falcon-uwsgi-router" as "falcon\nuwsgi-router": six labels side by side must fit.
-    return [c["key"].replace("-", "\n", 1) for c in contenders]
-
-
-def _throughput_bars(axis: Any, contenders: list[dict[str, Any]], rounds: int) -> None:
-    summaries = [[_summary(c, e) for c in contenders] for e in ENDPOINTS]
-    medians = [[s["rps_median"] for s in row] for row in summaries]
-    errors = [
-        [
-            [s["rps_median"] - s["rps_min"] for s in row],
-            [s["rps_max"] - s["rps_median"] for s in row],
-        ]
-        for row in summaries
-    ]
-    labels = _labels(contenders)
-    _grouped_bars(axis, labels, medians, errors)
-    _finish_axis(axis, labels, f"req/s, median of {rounds} round(s), bars: min-max", None)
-
-
-def _warmup_lines(axis: Any, contenders: list[dict[str, Any]], endpoint: str) -> None:
-    for c in contenders:
-        w = c["endpoints"][endpoint]["warmup"]
-        seconds = [w["window_s"] * (i + 1) for i in range(len(w["rps"]))]
-        axis.plot(seconds, w["rps"], marker="o", markersize=3, label=c["key"])
-    axis.set_title(f"warm-up `{endpoint}`: req/s per window", fontsize=10)
-    axis.set_xlabel("seconds of warm-up", fontsize=8)
-    axis.set_ylim(bottom=0)
-    axis.legend(fontsize=7, framealpha=0.9)
-
-
-def _grouped_bars(
-    axis: Any,
-    labels: list[str],
-    values: list[list[float]],
-    errors: list[list[list[float]]] | None = None,
-) -> None:
-    """Bars for GET / and POST / side by side, per contender; `errors`: below and above."""
-    width = 0.38
-    for index, (offset, name) in enumerate(((-width / 2, "GET /"), (width / 2, "POST /"))):
-        positions = [i + offset for i in range(len(labels))]
-        yerr = errors[index] if errors else None
-        bars = axis.bar(positions, values[index], width, label=name, yerr=yerr, capsize=3)
-        axis.bar_label(bars, labels=[_short(v) for v in values[index]], fontsize=7)
-    axis.legend(loc="upper left", fontsize=8, framealpha=0.9)
-
-
-def _single_bars(
-    axis: Any, contenders: list[dict[str, Any]], values: list[float], title: str, limit: float
-) -> None:
-    bars = axis.bar(range(len(values)), values, 0.5, color="tab:gray")
-    axis.bar_label(bars, labels=[_short(v) for v in values], fontsize=8)
-    _finish_axis(axis, _labels(contenders), title, limit)
-
-
-def _finish_axis(axis: Any, labels: list[str], title: str, limit: float | None) -> None:
-    axis.set_title(title, fontsize=10)
-    axis.set_xticks(range(len(labels)), labels, fontsize=7)
-    axis.margins(y=0.15)  # room for the labels above the bars
-    if limit is not None:
-        axis.set_ylim(top=max(axis.get_ylim()[1], limit * 1.15))
-        axis.axhline(limit, color="tab:red", linestyle="--", linewidth=1)
-        axis.text(0.99, limit, "target ", color="tab:red", fontsize=8, ha="right", va="bottom",
-                  transform=axis.get_yaxis_transform())  # fmt: skip
-
-
-def _short(value: float) -> str:
-    return f"{value:.0f}" if value >= 100 else f"{value:.3g}"
-
-
-def record(run: dict[str, Any], chart: Path, results_md: Path, results_png: Path) -> None:
-    """Put this run into RESULTS.md (between the markers) and its chart in RESULTS.png."""
-    shutil.copyfile(chart, results_png)
-    m = run["machine"]
-    s = run["settings"]
-    jvm = [f"**JVM as run (server CPU set only)**: {m['jvm_defaults']}", ""]
-    jvm = jvm if m.get("jvm_defaults") else []
-    lines = [
-        RESULTS_BEGIN,
-        "",
-        f"Recorded {run['generated_at']} ({run['mode']} run, git {m.get('git', '?')}).",
-        "",
-        "**Machine**: "
-        + "; ".join(
-            [
-                f"{m['cpu_model']}, {m['cpus']} CPUs ({m.get('virtualization', 'bare metal')})",
-                f"{m['memory_gib']:.0f} GiB",
-                m["os"],
-                f"Linux {m['kernel']}",
-                f"load average at start {m['loadavg_at_start']}",
-                f"busiest CPU just before the run {m['busiest_cpu_before_start_pct']}% busy",
-            ]
-        ),
-        "",
-        "**Software**: "
-        + ", ".join(f"{name} {version}" for name, version in m["versions"].items()),
-        "",
-        *jvm,
-        "**Commands**:",
-        "",
-        "```sh",
-        *run["commands"],
-        "```",
-        "",
-        f"Every server on CPU {s['server_cpus']}, all up at once; wrk and the fixed-rate "
-        f"generator on CPU {s['client_cpus']}; {s['connections']} connections for every "
-        f"contender, and {s['idle_connections']} idle ones held to each.",
-        "",
-        markdown(run).strip(),
-        "",
-        "![The recorded run](RESULTS.png)",
-        "",
-        RESULTS_END,
-    ]
-    # A service's first recorded run starts its own RESULTS.md.
-    text = (
-        results_md.read_text()
-        if results_md.exists()
-        else f"# Benchmark: a recorded run\n\n{RESULTS_BEGIN}\n{RESULTS_END}\n"
-    )
-    pattern = re.compile(re.escape(RESULTS_BEGIN) + ".*?" + re.escape(RESULTS_END), re.DOTALL)
-    if not pattern.search(text):
-        raise RuntimeError(f"{results_md} has no recorded-run markers")
-    results_md.write_text(pattern.sub(lambda _: "\n".join(lines), text))

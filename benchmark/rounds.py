@@ -38,14 +38,17 @@ def warm_up(
     steady: tuple[int, float],
 ) -> dict[str, Any]:
     """Windows of load until the last `count` agree within `pct` (steady = (count, pct)),
-    or until the next would go past `cap_s`; at least two windows whatever the cap.
+    or until the next would go past `cap_s`; at least one window whatever the cap.
     `window()` runs one and returns its figures.
 
     The windows must agree in req/s and in the server's CPU time per request. On a
     shared machine req/s moves with other programs' load; CPU time per request follows
-    the server itself. Three windows, not two: the JVM's JIT improves in steps, and a
-    run showed Spring two windows apart at 138 µs per request, then at 53 µs minutes
-    later; a third window makes a short plateau less likely to pass for the end.
+    the server itself. Three windows, not two: a short plateau is then less likely to
+    pass for the end.
+    template-only: begin
+    A JIT improves in steps: a run showed Spring two windows apart at 138 µs per
+    request, then at 53 µs minutes later, hence its own, longer rule (plan.py).
+    template-only: end
     """
     count, pct = steady
     windows: list[dict[str, Any]] = []
@@ -55,7 +58,7 @@ def warm_up(
         costs = [w["cpu"]["server_cpu_us_per_request"] for w in windows]
         spreads = {"rps": spread_pct(rates[-count:]), "cpu": spread_pct(costs[-count:])}
         is_steady = len(windows) >= count and max(spreads.values()) <= pct
-        if is_steady or (len(windows) >= 2 and (len(windows) + 1) * window_s > cap_s + 1e-9):
+        if is_steady or (len(windows) + 1) * window_s > cap_s + 1e-9:
             break
     return {
         "window_s": window_s,
@@ -66,6 +69,7 @@ def warm_up(
         "steady": is_steady,
         # The spread of the last windows (up to `count` of them), in %.
         "last_spread_pct": spreads,
+        "steady_windows": count,
     }
 
 
@@ -82,8 +86,7 @@ def summarize(windows: list[dict[str, Any]]) -> dict[str, Any]:
     def med_cpu(name: str) -> float:
         return float(statistics.median(w["cpu"][name] for w in windows))
 
-    held = [w["idle_connections_held"] for w in windows if "idle_connections_held" in w]
-    return {
+    summary: dict[str, Any] = {
         "rounds": len(windows),
         "rps_median": median,
         "rps_min": min(rates),
@@ -106,8 +109,12 @@ def summarize(windows: list[dict[str, Any]]) -> dict[str, Any]:
                 "load_generator_pct",
             )
         },
-        "idle_connections_held_min": min(held) if held else None,
     }
+    # template-only: begin
+    held = [w["idle_connections_held"] for w in windows if "idle_connections_held" in w]
+    summary["idle_connections_held_min"] = min(held) if held else None
+    # template-only: end
+    return summary
 
 
 def paired_ratios(mine: list[float], theirs: list[float]) -> dict[str, float] | None:

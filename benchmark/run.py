@@ -1,29 +1,27 @@
-"""The benchmark: the shipped service against the limit of its stack (and, in the template,
-the Spring baseline).
+"""The benchmark: the shipped service against the limit of its stack, bare Falcon on the
+same uwsgi.ini.
 
     make bench              # the full run (it prints how long it will take first)
     make bench QUICK=1      # a functional check (CI): every contender, every phase, briefly
-    python -m benchmark.run --before 79c53f7   # the shipped service before and after
+    python -m benchmark.run --before REF   # the shipped service before and after a change
     python -m benchmark.run --help
 
 First each contender is started alone on the server CPU set a few times (start to first
 200), and its answers checked. Then every contender is started at once and, from the
-client CPU set, with a gorouter-like pool of idle connections held to each: warmed up
-until its req/s is steady, measured in interleaved rounds (the order rotated each round;
-median and spread reported), and loaded at a fixed rate (latency without coordinated
-omission), while each one's process tree is sampled for memory and CPU time.
-Prints Markdown tables on stdout and writes benchmark/results/latest.{json,png}.
-Exits non-zero when any contender could not be measured.
+client CPU set, warmed up until it is steady, measured in interleaved rounds (the order
+rotated each round; median and spread reported), while each one's process tree is
+sampled for memory and CPU time. Prints Markdown tables on stdout and writes
+benchmark/results/latest.json. Exits non-zero when any contender could not be measured.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import asdict
@@ -32,24 +30,21 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from benchmark import machine, report
-from benchmark.contenders import KEYS, REPO, SPRING, Contender, Workspace, build, default_keys
-from benchmark.load import (
-    Endpoint,
-    Shape,
-    busy_pct,
-    constant_rate_argv,
-    cpu_ticks,
-    wrk_argv,
-)
+from benchmark import report
+from benchmark.contenders import KEYS, REPO, Contender, build
+from benchmark.load import Endpoint
 from benchmark.phases import Context, Entry, shared_phase, time_startups
 from benchmark.plan import FULL, QUICK, Settings, cpu_set, plan
-from benchmark.uwsgi_variants import IniError
+
+# template-only: begin
+from benchmark.showcase import add_options, commands, describe_machine
+from benchmark.showcase import write_outputs as write_showcase_outputs
+
+# template-only: end
 
 BODY_FILE = REPO / "benchmark" / "body.json"
 ENDPOINTS = (Endpoint("GET /", None), Endpoint("POST /", BODY_FILE))
 RESULTS_DIR = REPO / "benchmark" / "results"
-QUIET_PCT = 10.0  # CPU use by others below which the machine counts as quiet
 # Warm-up windows this many in a row, this close in req/s and in server CPU per request,
 # count as steady (benchmark/rounds.py says why three).
 STEADY_WINDOWS = 3
@@ -65,7 +60,7 @@ def parse_args(argv: list[str] | None) -> tuple[Settings, argparse.Namespace]:
     parser.add_argument("--quick", action="store_true", help="a functional check (CI)")
     parser.add_argument(
         "--contenders",
-        default=",".join(default_keys()),
+        default=",".join(KEYS),
         help="comma-separated, from: " + ", ".join(KEYS) + " (default: %(default)s)",
     )
     parser.add_argument(
@@ -73,52 +68,39 @@ def parse_args(argv: list[str] | None) -> tuple[Settings, argparse.Namespace]:
         metavar="REF",
         help="also run the shipped service at this git commit (falcon-uwsgi@REF)",
     )
-    parser.add_argument(
-        "--idle-connections",
-        type=int,
-        default=100,
-        help="idle keep-alive connections held to each contender, as gorouter does (0: none)",
-    )
-    parser.add_argument("--rate", type=float, default=1000.0, help="fixed-rate req/s")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--rounds", type=int, help="measuring rounds")
     parser.add_argument("--duration", type=float, help="seconds of wrk per round and endpoint")
     parser.add_argument("--warmup-window", type=float, help="seconds per warm-up window")
     parser.add_argument("--warmup-cap", type=float, help="most warm-up seconds per contender")
-    parser.add_argument("--fixed-rate-duration", type=float, help="seconds per endpoint")
     parser.add_argument("--starts", type=int, help="start-up timings per contender")
-    parser.add_argument(
-        "--wait-quiet",
-        type=float,
-        default=0.0,
-        metavar="SECONDS",
-        help=f"first wait up to this long for the CPUs to be under {QUIET_PCT:g}%% busy",
-    )
     parser.add_argument("--server-cpus", default="0", help="taskset list for the servers")
     parser.add_argument("--client-cpus", default="1", help="taskset list for the load")
     parser.add_argument("--output-dir", type=Path, default=RESULTS_DIR)
-    parser.add_argument(
-        "--record", action="store_true", help="also write this run into benchmark/RESULTS.md"
-    )
+    # template-only: begin
+    add_options(parser)
+    # template-only: end
     args = parser.parse_args(argv)
     phases: dict[str, Any] = dict(QUICK if args.quick else FULL)
+    phases |= {"steady_windows": STEADY_WINDOWS, "steady_pct": STEADY_PCT}
     for name, value in (
         ("rounds", args.rounds),
         ("round_s", args.duration),
         ("warmup_window_s", args.warmup_window),
         ("warmup_cap_s", args.warmup_cap),
-        ("fixed_rate_s", args.fixed_rate_duration),
         ("starts", args.starts),
+        # template-only: begin
+        ("jit_warmup_cap_s", args.jit_warmup_cap),
+        ("fixed_rate_s", args.fixed_rate_duration),
+        ("rate", args.rate),
+        ("idle_connections", args.idle_connections),
+        # template-only: end
     ):
         if value is not None:
             phases[name] = value
     settings = Settings(
         mode="quick" if args.quick else "full",
-        steady_windows=STEADY_WINDOWS,
-        steady_pct=STEADY_PCT,
-        rate=args.rate,
         connections=args.connections,
-        idle_connections=args.idle_connections,
         server_cpus=args.server_cpus,
         client_cpus=args.client_cpus,
         **phases,
@@ -135,14 +117,9 @@ def parse_args(argv: list[str] | None) -> tuple[Settings, argparse.Namespace]:
 def check_prerequisites(settings: Settings, contenders: list[Contender]) -> list[str]:
     """What is missing, in words; `make bench` installs all of it."""
     problems = []
-    keys = {c.key for c in contenders}
-    for tool in ["wrk", "taskset", "git"] + (["java"] if "spring" in keys else []):
+    for tool in ["wrk", "taskset", "git"]:
         if shutil.which(tool) is None:
             problems.append(f"{tool} is not installed")
-    if "spring" in keys and not (SPRING / "build/classpath.txt").exists():
-        problems.append("the Spring baseline is not built (benchmark/spring/build.sh)")
-    if "falcon-granian" in keys and not (Path(sys.executable).parent / "granian").exists():
-        problems.append("granian is not installed in this venv (benchmark/requirements.txt)")
     server, client = cpu_set(settings.server_cpus), cpu_set(settings.client_cpus)
     available = os.sched_getaffinity(0)
     if not (server | client) <= available:
@@ -195,45 +172,6 @@ class Progress:
             sys.stderr.flush()
 
 
-def wait_for_quiet(settings: Settings, wait_s: float) -> float:
-    """The busiest CPU's use by other programs over 3 s, waiting up to `wait_s` for a
-    quiet machine first. Recorded with the run: a busy machine makes noisy numbers."""
-    cpus = cpu_set(settings.server_cpus) | cpu_set(settings.client_cpus)
-    deadline = time.monotonic() + wait_s
-    while True:
-        before = cpu_ticks()
-        time.sleep(3)
-        after = cpu_ticks()
-        busiest = max(busy_pct(before, after, {cpu}) for cpu in cpus)
-        if busiest < QUIET_PCT or time.monotonic() >= deadline:
-            return busiest
-        print(f"bench: waiting for a quiet machine (a CPU is {busiest:.0f}% busy)", file=sys.stderr)
-
-
-def commands(settings: Settings, run: dict[str, Any], argv: list[str]) -> list[str]:
-    url = "http://127.0.0.1:PORT/"
-    shape = Shape(settings.client_cpus, settings.connections)
-    lines = [
-        "# make bench (QUICK=1: --quick; BENCH_ARGS: more options) runs, from the repo's root:",
-        f"python -m benchmark.run {shlex.join(argv)}".rstrip(),
-    ]
-    for c in run["contenders"]:
-        if "command" in c:
-            lines.append(f"# {c['label']}" + (f"; {c['derived']}" if c["derived"] else ""))
-            lines.append(c["command"])
-    get, post = ENDPOINTS
-    lines += [
-        "# load, per endpoint (POST: BENCH_BODY_FILE=benchmark/body.json): warm-up windows "
-        f"of {settings.warmup_window_s:g} s, then rounds of:",
-        shlex.join(wrk_argv(url, shape, settings.round_s)),
-        shlex.join(constant_rate_argv(url, get, shape, settings.fixed_rate_s, settings.rate)),
-        shlex.join(constant_rate_argv(url, post, shape, settings.fixed_rate_s, settings.rate)),
-    ]
-    # As typed from the repository's root, with the venv's bin first on PATH.
-    python = str(Path(sys.executable).parent) + os.sep
-    return [line.replace(python, "").replace(f"{REPO}{os.sep}", "") for line in lines]
-
-
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt  # unwinds through every Server's `with`, which stops it
 
@@ -241,10 +179,10 @@ def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     settings, args = parse_args(argv)
-    with Workspace() as workspace:
+    with tempfile.TemporaryDirectory(prefix="bench-") as workspace:
         try:
-            contenders = build(args.keys, args.before, workspace)
-        except (IniError, ValueError, OSError) as error:
+            contenders = build(args.keys, args.before, Path(workspace))
+        except (ValueError, OSError) as error:  # IniError is a ValueError
             print(f"bench: cannot run: {error}", file=sys.stderr)
             return 2
         problems = check_prerequisites(settings, contenders)
@@ -259,30 +197,30 @@ def run_benchmark(
     settings: Settings, contenders: list[Contender], args: argparse.Namespace, argv: list[str]
 ) -> int:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    # This process (its samplers, the idle pool, the progress line) stays off the server's
-    # CPUs.
+    # This process (its samplers, the progress line) stays off the server's CPUs.
     os.sched_setaffinity(0, cpu_set(settings.client_cpus))
-    busy = wait_for_quiet(settings, args.wait_quiet)
-    # Described once the wait is over: the commit and load are those the run measures.
     run: dict[str, Any] = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "mode": settings.mode,
         "settings": asdict(settings),
-        "machine": machine.describe(settings.server_cpus),
         "contenders": [],
     }
-    run["machine"]["busiest_cpu_before_start_pct"] = round(busy, 1)
-    if busy >= QUIET_PCT:
-        print(f"bench: warning: other programs keep a CPU {busy:.0f}% busy; expect noisy "
-              "numbers (see the CPU table)", file=sys.stderr)  # fmt: skip
-    jvms = sum(c.key == "spring" for c in contenders)
-    typical, longest = plan(settings, len(contenders), jvms)
+    # template-only: begin
+    run["machine"] = describe_machine(settings, args.wait_quiet)
+    # template-only: end
+    typical, longest = plan(settings, contenders)
     print(f"bench: {settings.mode} run of {len(contenders)} contenders: about "
           f"{_minutes(typical)}, at most {_minutes(longest)} if every warm-up runs to its "
           "cap", file=sys.stderr, flush=True)  # fmt: skip
     progress = Progress(typical)
     entries = [Entry(c) for c in contenders]
-    ctx = Context(settings, ENDPOINTS, BODY_FILE.read_bytes(), progress, args.output_dir / "logs")
+    ctx = Context(
+        settings,
+        ENDPOINTS,
+        BODY_FILE.read_bytes(),
+        progress,
+        args.output_dir / "logs",
+    )
     started = time.monotonic()
     try:
         time_startups(entries, ctx)
@@ -298,7 +236,9 @@ def run_benchmark(
         if not result["ok"]:
             print(f"bench: {result['key']}: {result['error']}", file=sys.stderr, flush=True)
     run["targets"] = report.evaluate_targets(run)
-    run["commands"] = commands(settings, run, argv)
+    # template-only: begin
+    run["commands"] = commands(settings, run, argv, ENDPOINTS)
+    # template-only: end
     return write_outputs(run, args)
 
 
@@ -308,22 +248,18 @@ def _minutes(seconds: float) -> str:
 
 def write_outputs(run: dict[str, Any], args: argparse.Namespace) -> int:
     output_dir: Path = args.output_dir
-    json_path, chart_path = output_dir / "latest.json", output_dir / "latest.png"
+    json_path = output_dir / "latest.json"
     report.write_json(run, json_path)
     written = [json_path]
-    if any(c["ok"] for c in run["contenders"]):
-        report.write_chart(run, chart_path)
-        written.append(chart_path)
+    # template-only: begin
+    written += write_showcase_outputs(run, output_dir, args.record)
+    # template-only: end
     print(report.markdown(run))
     print(f"bench: wrote {' and '.join(map(str, written))}", file=sys.stderr)
     failed = [c["key"] for c in run["contenders"] if not c["ok"]]
     if failed:
         print(f"bench: FAILED: {', '.join(failed)} could not be measured", file=sys.stderr)
         return 1
-    if args.record:
-        bench_dir = REPO / "benchmark"
-        report.record(run, chart_path, bench_dir / "RESULTS.md", bench_dir / "RESULTS.png")
-        print("bench: recorded in benchmark/RESULTS.md and RESULTS.png", file=sys.stderr)
     return 0
 
 

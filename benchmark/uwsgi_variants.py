@@ -1,13 +1,15 @@
-"""uWSGI configurations derived from the repository's uwsgi.ini, for two contenders.
+"""uWSGI configurations derived from the repository's uwsgi.ini, for contenders.
 
 They are generated from uwsgi.ini at every run, so they follow it: each differs from it
 only in the lines named here, and a change to uwsgi.ini that removes one of those lines
 stops the benchmark (rather than measuring something else than intended).
 
 - `falcon-bare`: only the `module` line differs: the bare Falcon app of bare_app.py.
+template-only: begin
 - `falcon-uwsgi-router`: uWSGI's own HTTP router with keep-alive in front of the same
   workers, instead of the `http-socket` that closes every connection, and without
   `add-header = Connection: close` (which would make the router close it too).
+template-only: end
 """
 
 from __future__ import annotations
@@ -15,34 +17,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-# How long the router keeps an idle client connection open. Cloud Foundry's gorouter
-# keeps an idle connection to a backend for up to 90 s and may reuse it until then; a
-# backend that closes it sooner risks a request written on a connection it is closing.
-ROUTER_IDLE_TIMEOUT_S = 100
-
-# What the router gets instead of `http-socket = ADDRESS`. Read in uWSGI 2.0's source
-# (plugins/http/http.c):
-# - `http-keepalive` turns keep-alive on for HTTP/1.1 clients, and a value above 1 is
-#   also the idle timeout in seconds: hr_instance_read() sets it as the client's
-#   timeout once a response is complete (`if (uhttp.keepalive > 1)
-#   http_set_timeout(main_peer, uhttp.keepalive)`). With `http-keepalive = 1` the idle
-#   timeout is `http-timeout` instead (default 60 s), which also bounds reading request
-#   headers and every read from the workers; this changes only the idle time.
-# - The router and the workers: with no `socket` configured, http_init() binds a uwsgi
-#   protocol socket on 127.0.0.1:0 (a free port) for the workers and routes to it; the
-#   router opens one connection to a worker per request. The router is one more process
-#   under the master (so on the same CPU set, and in the memory sampler's tree).
-# - A response with `Connection: close`, or without a Content-Length (or chunked), ends
-#   keep-alive (keepalive.c, http_response_parse()): the app's answers have a length.
-_ROUTER_LINES = [
-    "http = {address}",
-    "; keep-alive; the value is also the idle timeout in seconds (plugins/http/http.c)",
-    f"http-keepalive = {ROUTER_IDLE_TIMEOUT_S}",
-]
-
 _MODULE = re.compile(r"^\s*module\s*=")
-_HTTP_SOCKET = re.compile(r"^\s*http-socket\s*=\s*(?P<address>\S+)\s*$")
-_CONNECTION_CLOSE = re.compile(r"^\s*add-header\s*=\s*Connection:\s*close\s*$", re.IGNORECASE)
 
 
 class IniError(ValueError):
@@ -55,22 +30,6 @@ def bare(ini_text: str, module: str) -> str:
     index = _only(lines, _MODULE, "module = ...")
     lines[index] = f"module = {module}"
     return _header("falcon-bare", f"the module line: module = {module}") + _join(lines)
-
-
-def router(ini_text: str) -> str:
-    """uwsgi.ini behind uWSGI's HTTP router with keep-alive, without Connection: close."""
-    lines = ini_text.splitlines()
-    index = _only(lines, _HTTP_SOCKET, "http-socket = ADDRESS")
-    match = _HTTP_SOCKET.match(lines[index])
-    assert match is not None
-    address = match.group("address")
-    lines[index : index + 1] = [line.format(address=address) for line in _ROUTER_LINES]
-    del lines[_only(lines, _CONNECTION_CLOSE, "add-header = Connection: close")]
-    changed = (
-        f"http-socket = {address} is http = {address} with http-keepalive = "
-        f"{ROUTER_IDLE_TIMEOUT_S}, and add-header = Connection: close is removed"
-    )
-    return _header("falcon-uwsgi-router", changed) + _join(lines)
 
 
 def write(text: str, directory: Path, name: str) -> Path:
@@ -98,3 +57,52 @@ def _header(contender: str, changed: str) -> str:
 
 def _join(lines: list[str]) -> str:
     return "\n".join(lines) + "\n"
+
+
+# template-only: begin
+# How long the router keeps an idle client connection open. Cloud Foundry's gorouter
+# keeps an idle connection to a backend for up to 90 s and may reuse it until then; a
+# backend that closes it sooner risks a request written on a connection it is closing.
+ROUTER_IDLE_TIMEOUT_S = 100
+
+# What the router gets instead of `http-socket = ADDRESS`. Read in uWSGI 2.0's source
+# (plugins/http/http.c):
+# - `http-keepalive` turns keep-alive on for HTTP/1.1 clients, and a value above 1 is
+#   also the idle timeout in seconds: hr_instance_read() sets it as the client's
+#   timeout once a response is complete (`if (uhttp.keepalive > 1)
+#   http_set_timeout(main_peer, uhttp.keepalive)`). With `http-keepalive = 1` the idle
+#   timeout is `http-timeout` instead (default 60 s), which also bounds reading request
+#   headers and every read from the workers; this changes only the idle time.
+# - The router and the workers: with no `socket` configured, http_init() binds a uwsgi
+#   protocol socket on 127.0.0.1:0 (a free port) for the workers and routes to it; the
+#   router opens one connection to a worker per request. The router is one more process
+#   under the master (so on the same CPU set, and in the memory sampler's tree).
+# - A response with `Connection: close`, or without a Content-Length (or chunked), ends
+#   keep-alive (keepalive.c, http_response_parse()): the app's answers have a length.
+_ROUTER_LINES = [
+    "http = {address}",
+    "; keep-alive; the value is also the idle timeout in seconds (plugins/http/http.c)",
+    f"http-keepalive = {ROUTER_IDLE_TIMEOUT_S}",
+]
+
+_HTTP_SOCKET = re.compile(r"^\s*http-socket\s*=\s*(?P<address>\S+)\s*$")
+_CONNECTION_CLOSE = re.compile(r"^\s*add-header\s*=\s*Connection:\s*close\s*$", re.IGNORECASE)
+
+
+def router(ini_text: str) -> str:
+    """uwsgi.ini behind uWSGI's HTTP router with keep-alive, without Connection: close."""
+    lines = ini_text.splitlines()
+    index = _only(lines, _HTTP_SOCKET, "http-socket = ADDRESS")
+    match = _HTTP_SOCKET.match(lines[index])
+    assert match is not None
+    address = match.group("address")
+    lines[index : index + 1] = [line.format(address=address) for line in _ROUTER_LINES]
+    del lines[_only(lines, _CONNECTION_CLOSE, "add-header = Connection: close")]
+    changed = (
+        f"http-socket = {address} is http = {address} with http-keepalive = "
+        f"{ROUTER_IDLE_TIMEOUT_S}, and add-header = Connection: close is removed"
+    )
+    return _header("falcon-uwsgi-router", changed) + _join(lines)
+
+
+# template-only: end

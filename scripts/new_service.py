@@ -64,13 +64,20 @@ NAME_RULE = re.compile(r"[a-z][a-z0-9-]*")
 # Hostnames in routes are DNS labels.
 MAX_NAME_LENGTH = 63
 USAGE = "make new-service NAME=billing-api DEST=../billing-api"
-# What a new service does not get: the template's showcase (the Spring baseline and the
-# benchmark's recorded run, the screenshot of the template's docs page), this generator
-# and its tests. A path, or a directory ending in "/".
+# What a new service does not get: the template's showcase (the Spring baseline, the
+# benchmark's recorded run and chart, its fixed-rate latency, idle pool, machine record and
+# profile summary, the screenshot of the template's docs page), this generator and its
+# tests. A path, or a directory ending in "/".
 TEMPLATE_ONLY = (
     "benchmark/spring/",
     "benchmark/RESULTS.md",
     "benchmark/RESULTS.png",
+    "benchmark/fixed_rate.py",
+    "benchmark/constant_rate.py",
+    "benchmark/idle_pool.py",
+    "benchmark/machine.py",
+    "benchmark/profile_summary.py",
+    "benchmark/showcase.py",
     "docs/swagger-ui.png",
     "scripts/new_service.py",
     "scripts/tests/",

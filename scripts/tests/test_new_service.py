@@ -21,11 +21,12 @@ import yaml
 from conftest import Run, service_name_for, template_name
 
 VENV_BIN = Path(sys.executable).parent
-# What stays in the template: its showcase, the generator and its tests.
+# What stays in the template: its showcase (the Spring baseline, the recorded run, the
+# benchmark's parts beyond the service against bare Falcon), the generator and its tests.
+BENCHMARK_SHOWCASE = ["spring/", "RESULTS.md", "RESULTS.png", "showcase.py", "machine.py"]
+BENCHMARK_SHOWCASE += ["fixed_rate.py", "constant_rate.py", "idle_pool.py", "profile_summary.py"]
 TEMPLATE_ONLY = (
-    "benchmark/spring/",
-    "benchmark/RESULTS.md",
-    "benchmark/RESULTS.png",
+    *(f"benchmark/{path}" for path in BENCHMARK_SHOWCASE),
     "docs/swagger-ui.png",
     "scripts/new_service.py",
     "scripts/tests/",
@@ -325,13 +326,14 @@ def test_make_bench_builds_the_spring_baseline_only_where_it_is(
 def test_the_service_is_benchmarked_against_bare_falcon_without_spring_or_granian(
     generated: tuple[Path, Path, object], run: Run
 ) -> None:
-    """The template's benchmark also runs the Spring baseline and Granian by default."""
+    """The template's benchmark also runs the Spring baseline, Granian and uWSGI's HTTP
+    router by default."""
     template, service, _ = generated
-    default_keys = "from benchmark.contenders import default_keys; print(*default_keys())"
-    shipped, bare, router = "falcon-uwsgi", "falcon-bare", "falcon-uwsgi-router"
+    default_keys = "from benchmark.contenders import KEYS; print(*KEYS)"
+    shipped, bare = "falcon-uwsgi", "falcon-bare"
     for tree, contenders in (
-        (template, [shipped, bare, "spring", "falcon-granian", router]),
-        (service, [shipped, bare, router]),
+        (template, [shipped, bare, "spring", "falcon-granian", "falcon-uwsgi-router"]),
+        (service, [shipped, bare]),
     ):
         # -B: the trees are shared with other tests, so no __pycache__ is left in them.
         result = run(sys.executable, "-B", "-c", default_keys, cwd=tree)
