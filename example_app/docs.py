@@ -4,6 +4,15 @@ Swagger UI page that shows it, with every asset served by the app (works offline
 Swagger UI's files come from swagger-ui-py's package (its `static` folder); none of its
 Python code runs. The page and the script that starts Swagger UI are ours: they load the
 app's own document and nothing else, whatever the page's query string says.
+
+Why swagger-ui-py (25.7.1, Swagger UI 5.24.2, when chosen): of the packages that ship Swagger UI's
+files, it is the most used on the 5.x line that needs no web framework; swagger-ui-bundle
+1.1.0 still ships Swagger UI 4.15, and swagger-ui-py-x needs Python 3.12. The template
+started with falcon-swagger-ui 1.2.2, whose last release (2021) bundles Swagger UI 3.x,
+which loads any document named by `?url=`, and whose static route answered DELETE, PUT
+or invented methods with 200. The cost: about 25 MB installed (mostly Swagger Editor,
+never served), and its declared dependencies (Jinja2, MarkupSafe, packaging) stay pinned
+though nothing here uses them.
 """
 
 from __future__ import annotations
