@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
@@ -103,19 +104,25 @@ def _launch(
     return on_a_free_port(start_on, free_port(), may_move=True)
 
 
+@contextlib.contextmanager
+def running_app(workdir: Path, services: Mapping[str, Service]) -> Iterator[AppServer]:
+    """An app started and ready, stopped when the block ends: for a session's or a
+    module's fixture (`start_app` is a test's)."""
+    started: list[AppServer] = []
+    try:
+        yield _launch(workdir, services, {}, wait_ready=True, started=started)
+    finally:
+        for app in started:
+            app.stop()
+
+
 @pytest.fixture(scope="session")
 def app_server(
     tmp_path_factory: pytest.TempPathFactory, bound_services: Mapping[str, Service]
 ) -> Iterator[AppServer]:
     """The app as the platform runs it, shared by every test that does not stop it."""
-    started: list[AppServer] = []
-    try:
-        yield _launch(
-            tmp_path_factory.mktemp("app"), bound_services, {}, wait_ready=True, started=started
-        )
-    finally:
-        for app in started:
-            app.stop()
+    with running_app(tmp_path_factory.mktemp("app"), bound_services) as app:
+        yield app
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from local_platform.services import Service
-from service_tests.conftest import _launch
+from service_tests.conftest import running_app
 from service_tests.harness import AppServer
 
 
@@ -67,14 +67,8 @@ def metrics_app(
 ) -> Iterator[AppServer]:
     """An app of this module's own, so the counts start at zero; WEB_CONCURRENCY is left at
     its default. Its tests count requests no other test of theirs sends."""
-    started: list[AppServer] = []
-    try:
-        yield _launch(
-            tmp_path_factory.mktemp("metrics"), bound_services, {}, wait_ready=True, started=started
-        )
-    finally:
-        for app in started:
-            app.stop()
+    with running_app(tmp_path_factory.mktemp("metrics"), bound_services) as app:
+        yield app
 
 
 def test_every_scrape_within_a_second_counts_every_request_of_both_workers(

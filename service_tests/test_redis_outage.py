@@ -13,7 +13,7 @@ from example_app.redis_store import REDIS_COOL_DOWN, REDIS_TIMEOUT
 from local_platform.answer import Answer
 from local_platform.processes import wait_until
 from local_platform.services import RedisService, Service
-from service_tests.conftest import _launch
+from service_tests.conftest import running_app
 from service_tests.harness import AppServer
 
 ITEM_REQUESTS = (
@@ -46,14 +46,8 @@ def first_served(request: Callable[[], Answer]) -> Answer:
 def outage_app(
     tmp_path_factory: pytest.TempPathFactory, bound_services: Mapping[str, Service]
 ) -> Iterator[AppServer]:
-    started: list[AppServer] = []
-    try:
-        yield _launch(
-            tmp_path_factory.mktemp("outage"), bound_services, {}, wait_ready=True, started=started
-        )
-    finally:
-        for app in started:
-            app.stop()
+    with running_app(tmp_path_factory.mktemp("outage"), bound_services) as app:
+        yield app
 
 
 @pytest.fixture

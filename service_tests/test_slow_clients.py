@@ -20,7 +20,7 @@ import pytest
 from example_app.body_deadline import BODY_DEADLINE_SECONDS
 from local_platform.processes import wait_until
 from local_platform.services import Service
-from service_tests.conftest import _launch
+from service_tests.conftest import running_app
 from service_tests.harness import AppServer
 
 SEND_EVERY_SECONDS = 0.7
@@ -96,14 +96,8 @@ def slow_clients_app(
     tmp_path_factory: pytest.TempPathFactory, bound_services: Mapping[str, Service]
 ) -> Iterator[AppServer]:
     """An app of the module's own: what it counts and logs is the attack's alone."""
-    started: list[AppServer] = []
-    try:
-        yield _launch(
-            tmp_path_factory.mktemp("slow"), bound_services, {}, wait_ready=True, started=started
-        )
-    finally:
-        for app in started:
-            app.stop()
+    with running_app(tmp_path_factory.mktemp("slow"), bound_services) as app:
+        yield app
 
 
 @pytest.fixture(scope="module")

@@ -110,6 +110,22 @@ def client(make_client: ClientFactory) -> falcon.testing.TestClient:
     return make_client()
 
 
+class LoggingResource:
+    """A route that logs as application code does, to see what a log line carries."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        logging.getLogger("example_app.custom").info("working on it", extra={"item": 42})
+        resp.media = {"ok": True}
+
+
+@pytest.fixture
+def logging_client(make_app: Callable[..., falcon.App[Any, Any]]) -> falcon.testing.TestClient:
+    """A client of an app with GET /work, which writes one log line as application code."""
+    app = make_app()
+    app.add_route("/work", LoggingResource())
+    return falcon.testing.TestClient(app)
+
+
 @pytest.fixture
 def restore_root_logger() -> Iterator[logging.Logger]:
     """Put the root logger's handlers and level back after a test reconfigures it."""

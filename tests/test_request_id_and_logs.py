@@ -27,21 +27,6 @@ from example_app.logs import (
 HEX_32 = re.compile(r"^[0-9a-f]{32}$")
 
 
-class LoggingResource:
-    """A route that logs as application code does, to see what a log line carries."""
-
-    def on_get(self, req, resp):
-        logging.getLogger("example_app.custom").info("working on it", extra={"item": 42})
-        resp.media = {"ok": True}
-
-
-@pytest.fixture
-def logging_client(make_app):
-    app = make_app()
-    app.add_route("/work", LoggingResource())
-    return falcon.testing.TestClient(app)
-
-
 # --- request ids ---------------------------------------------------------------------------
 
 

@@ -29,18 +29,6 @@ def span_of(result: falcon.testing.Result) -> tuple[str, str, str]:
     return trace_id, span_id, flags
 
 
-class LoggingResource:
-    def on_get(self, req, resp):
-        logging.getLogger("example_app.custom").info("working on it")
-
-
-@pytest.fixture
-def logging_client(make_app):
-    app = make_app()
-    app.add_route("/work", LoggingResource())
-    return falcon.testing.TestClient(app)
-
-
 # --- continuing or starting a trace ----------------------------------------------------------
 
 
