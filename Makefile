@@ -42,15 +42,24 @@ bench: $(VENV)/.bench-installed
 	$(BIN)/python -m benchmark.run $(if $(QUICK),--quick) $(BENCH_ARGS)
 
 $(VENV)/.bench-installed: $(VENV)/.installed benchmark/requirements.txt
-	$(BIN)/pip install --quiet --disable-pip-version-check -r benchmark/requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes \
+		-r benchmark/requirements.txt
 	touch $@
 
 $(VENV)/.installed: requirements.txt requirements-test.txt requirements-dev.txt
 	scripts/install-system-packages $(BUILD_PACKAGES)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check \
+	@# The locks (`make lock`): pip installs nothing whose hash is not in them.
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes \
 		-r requirements.txt -r requirements-test.txt -r requirements-dev.txt
 	touch $@
+
+# Dependencies (README, "Dependencies"): each requirements*.in compiled into its .txt lock,
+# pinned with hashes; lock-check fails unless `make lock` would leave the locks as they are.
+# Both need PyPI. LOCK_ARGS: more pip-compile options, e.g. "--upgrade-package redis".
+.PHONY: lock lock-check
+lock lock-check: $(VENV)/.installed
+	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/lock $(if $(filter lock-check,$@),--check)
 
 # template-only: begin
 # A new service from this one: renamed, version 0.1.0, a fresh git history, and a record of

@@ -341,6 +341,80 @@ def without_template_only_blocks(text: str, path: str) -> str:
     return "".join(out)
 
 
+# A requirement line of a requirements file, or a package's first line in a pip-compile lock.
+REQUIREMENT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?\s*(?:[=<>!~;@ ]|$)")
+
+
+def normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def requirement_names(text: str) -> set[str]:
+    return {
+        normalized(match.group(1)) for match in map(REQUIREMENT.match, text.splitlines()) if match
+    }
+
+
+@dataclass
+class Locked:
+    """One package of a lock: its name, its requirement and hash lines, what required it."""
+
+    name: str
+    lines: list[str]
+    sources: list[str]
+
+
+def lock_without(lock: str, dropped: set[str]) -> str:
+    """A pip-compile lock (`make lock`) less the packages named in `dropped` and those that
+    only they required, with the others' `# via` lines as pip-compile writes them for the
+    smaller set. So the lock of an input whose template-only lines were left out is the one
+    `make lock` makes of it, though the generator has no network to re-run pip-compile. A
+    package that only a `-c` constraint names is not required: pip-compile leaves it out."""
+    header: list[str] = []
+    blocks: list[Locked] = []
+    for line in lock.splitlines():
+        match = REQUIREMENT.match(line)
+        if match:
+            blocks.append(Locked(normalized(match.group(1)), [line], []))
+        elif not blocks:
+            header.append(line)
+        elif line.startswith("    # via "):
+            blocks[-1].sources.append(line.removeprefix("    # via "))
+        elif line.startswith("    #   "):
+            blocks[-1].sources.append(line.removeprefix("    #   "))
+        elif line != "    # via":
+            blocks[-1].lines.append(line)
+    gone = set(dropped)
+    while True:
+        more = {
+            block.name
+            for block in blocks
+            if block.name not in gone
+            and not any(
+                each.startswith("-r ")
+                or (not each.startswith("-") and normalized(each) not in gone)
+                for each in block.sources
+            )
+        }
+        if not more:
+            break
+        gone |= more
+    out = list(header)
+    for block in blocks:
+        if block.name in gone:
+            continue
+        kept = [
+            each for each in block.sources if each.startswith("-") or normalized(each) not in gone
+        ]
+        via = (
+            [f"    # via {kept[0]}"]
+            if len(kept) == 1
+            else ["    # via", *(f"    #   {each}" for each in kept)]
+        )
+        out += block.lines + via
+    return "\n".join(out) + "\n"
+
+
 def readme_with_origin(text: str, template_name: str) -> str:
     """The README with a paragraph under its title saying which template it follows."""
     paragraph = [
@@ -401,6 +475,15 @@ def render(source: Source, name: str, origin: str, out: Path) -> Iterator[str]:
         text = text_of(content)
         if text is not None:
             text = reset_version(path, rename(without_template_only_blocks(text, entry.path)))
+            lock_input = source.file(entry.path.removesuffix(".txt") + ".in")
+            if entry.path.endswith(".txt") and lock_input:
+                # The lock of an input with template-only requirements: without them.
+                original = lock_input.decode()
+                left_out = requirement_names(original) - requirement_names(
+                    without_template_only_blocks(original, entry.path)
+                )
+                if left_out:
+                    text = lock_without(text, left_out)
             if path.endswith(".py"):
                 text = resort_imports(text, name_forms(name)["snake"])
             if path == "README.md":

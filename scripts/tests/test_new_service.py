@@ -341,6 +341,26 @@ def test_the_service_is_benchmarked_against_bare_falcon_without_spring_or_grania
         assert result.stdout.split() == contenders
 
 
+def test_a_lock_leaves_out_what_only_template_only_requirements_needed(
+    generated: tuple[Path, Path, object],
+) -> None:
+    """Granian is a template-only line of benchmark/requirements.in, and click is in its lock
+    only for Granian: the service's lock has neither, as pip-compile makes it of the
+    service's input (`make lock-check` there), and its other locks are the template's."""
+    template, service, _ = generated
+
+    def locked(tree: Path, lock: str) -> set[str]:
+        text = (tree / lock).read_text()
+        return {line.split("==")[0] for line in text.splitlines() if re.match(r"[a-z]", line)}
+
+    bench = "benchmark/requirements.txt"
+    assert locked(template, bench) - locked(service, bench) == {"granian", "click"}
+    assert locked(service, bench) <= locked(template, bench)
+    assert "granian" not in (service / bench).read_text()
+    for lock in ("requirements.txt", "requirements-test.txt", "requirements-dev.txt"):
+        assert (service / lock).read_text() == (template / lock).read_text()
+
+
 def test_the_service_starts_a_fresh_history_that_records_its_template(
     generated: tuple[Path, Path, subprocess.CompletedProcess[str]], git: Callable[..., str]
 ) -> None:
