@@ -14,6 +14,7 @@ place of `TraceContext` (README, Tracing).
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Any, Protocol
@@ -26,8 +27,14 @@ _TRACESTATE_ENVIRON_KEY = "HTTP_TRACESTATE"
 _HEX = frozenset("0123456789abcdef")
 _ZERO_TRACE_ID = "0" * 32
 _ZERO_SPAN_ID = "0" * 16
-# The spec's limit for what a service must pass on; a longer one is dropped, not cut.
+# The spec's limits for what a service must pass on; a longer one is dropped, not cut.
 MAX_TRACESTATE_LENGTH = 512
+MAX_TRACESTATE_MEMBERS = 32
+# One `key=value` member of tracestate, as the spec (and OpenTelemetry) define it.
+_TRACESTATE_MEMBER = re.compile(
+    r"(?:[a-z][_0-9a-z*/-]{0,255}|[a-z0-9][_0-9a-z*/-]{0,240}@[a-z][_0-9a-z*/-]{0,13})"
+    r"=[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]"
+)
 # Flags for a trace started here while nothing is exported: not sampled, because
 # nothing was recorded.
 NOT_SAMPLED = "00"
@@ -147,6 +154,15 @@ def new_span_id() -> str:
 
 
 def _is_passable_tracestate(value: str) -> bool:
-    # Bounded printable ASCII, so a caller cannot make us forward anything else; the
-    # members' own syntax is for the vendors that wrote them.
-    return len(value) <= MAX_TRACESTATE_LENGTH and value.isascii() and value.isprintable()
+    """Whether `value` is a tracestate the spec lets us pass on: at most 32 members, each
+    `key=value` with a key of its own. Otherwise it is dropped whole, as the spec says,
+    and quietly: a caller's junk must not cost a log line per request."""
+    if len(value) > MAX_TRACESTATE_LENGTH:
+        return False
+    members = [member.strip(" \t") for member in value.split(",")]
+    keys = [member.partition("=")[0] for member in members if member]
+    return (
+        len(keys) <= MAX_TRACESTATE_MEMBERS
+        and len(set(keys)) == len(keys)
+        and all(_TRACESTATE_MEMBER.fullmatch(member) for member in members if member)
+    )

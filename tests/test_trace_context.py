@@ -157,6 +157,11 @@ def test_an_outbound_call_passes_the_callers_tracestate_on():
         pytest.param("a=" + "x" * MAX_TRACESTATE_LENGTH, id="too-long"),
         pytest.param("vendor=abc\x7f", id="not-printable"),
         pytest.param("vendor=ä", id="not-ascii"),
+        pytest.param("garbage!!", id="not-key-value"),
+        pytest.param("Vendor=abc", id="upper-case-key"),
+        pytest.param("vendor=abc,vendor=def", id="a-key-twice"),
+        pytest.param(",".join(f"k{n}=v" for n in range(33)), id="33-members"),
+        pytest.param("vendor=abc ,other=a=b", id="equals-in-a-value"),
     ],
 )
 def test_an_unpassable_tracestate_is_dropped(tracestate):
@@ -166,6 +171,14 @@ def test_an_unpassable_tracestate_is_dropped(tracestate):
 
     assert "tracestate" not in headers
     assert headers["traceparent"].startswith(f"00-{TRACE_ID}-")
+
+
+def test_a_tracestate_with_blank_members_and_spaces_is_passed_on_as_it_came():
+    span = caller_span(traceparent=TRACEPARENT, tracestate="a=1 , ,b@c=x y")
+
+    headers = TraceContext().outbound(span, "GET", "http://pricing/prices/a").headers
+
+    assert headers["tracestate"] == "a=1 , ,b@c=x y"
 
 
 def test_tracestate_without_a_valid_traceparent_is_ignored():

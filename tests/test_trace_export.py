@@ -153,3 +153,10 @@ def test_otel_service_name_names_the_service_instead(exported, monkeypatch):
 
     resource = finished(tracing, exported)[SpanKind.SERVER].resource.attributes
     assert resource["service.name"] == "checkout"
+
+
+def test_a_callers_junk_tracestate_costs_no_log_line(tracing, exported, caplog):
+    serve(tracing, {"HTTP_TRACEPARENT": TRACEPARENT, "HTTP_TRACESTATE": "garbage!!"})
+
+    assert finished(tracing, exported)[SpanKind.SERVER].context.trace_state == {}
+    assert caplog.records == []
