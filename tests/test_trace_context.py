@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import re
 
 import falcon.testing
@@ -12,6 +13,7 @@ from example_app.tracing import (
     MAX_TRACESTATE_LENGTH,
     TraceContext,
     current_span,
+    new_ids,
     parse_traceparent,
 )
 
@@ -192,3 +194,10 @@ def test_a_call_made_outside_any_request_carries_no_trace():
     call.finish(200)
 
     assert call.headers == {}
+
+
+def test_all_zero_ids_which_the_spec_forbids_are_drawn_again(monkeypatch):
+    draws = iter([bytes(16) + bytes(range(1, 9)), bytes(range(1, 25))])
+    monkeypatch.setattr(random, "randbytes", lambda size: next(draws))
+
+    assert new_ids() == (bytes(range(1, 17)).hex(), bytes(range(17, 25)).hex())
