@@ -95,7 +95,7 @@ def create_app(
 def _create_tracing(config: Config) -> Tracing:
     if not config.trace_export:
         return TraceContext()
-    # Imported only now: with export off, no OpenTelemetry module is loaded.
+    # Imported only now: with export off, nothing of the span export is loaded.
     from example_app.telemetry import OpenTelemetryTracing  # noqa: PLC0415
 
     return OpenTelemetryTracing(config)

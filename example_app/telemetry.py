@@ -1,8 +1,10 @@
 """Span export to an OpenTelemetry collector over OTLP/HTTP, when it is configured.
 
 Imported only when OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) is set: with
-export off, no OpenTelemetry module is loaded. The SDK reads its other standard
-variables itself (OTEL_TRACES_SAMPLER, OTEL_EXPORTER_OTLP_HEADERS, OTEL_BSP_*...).
+export off, neither this module nor the SDK's tracing, the exporter or protobuf is loaded
+(redis-py 8 imports the SDK's metrics by itself whenever the SDK is installed). The SDK
+reads its other standard variables itself (OTEL_TRACES_SAMPLER, OTEL_EXPORTER_OTLP_HEADERS,
+OTEL_BSP_*...).
 
 Spans are made here, by hand, rather than by opentelemetry-instrumentation-falcon: it
 patches falcon.App at import, and RequestMiddleware already holds each request's start,
