@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import itertools
 import json
+import os
 import signal
 import socket
 import time
@@ -195,3 +196,31 @@ def test_sigterm_under_put_load_drops_no_accepted_connection_and_keeps_every_put
         value = stored.get(f"example-app:item:{key}")
         assert value is not None, key
         assert json.loads(value) == {"n": number}, key
+
+
+def test_sigterm_to_the_whole_process_group_drains_as_sigterm_to_the_master_does(
+    start_app: AppFactory,
+) -> None:
+    # systemd (KillMode=control-group) and GNU timeout signal every process of the
+    # service, the workers too: a worker must leave the stop to the drain, not exit.
+    app = start_app()
+    assert os.getpgid(app.pid) == app.pid, "the app should lead a process group of its own"
+    outcomes = PutOutcomes(acknowledged={}, refused=0, dropped=[], server_errors=[])
+    give_up_at = time.monotonic() + 25
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        clients = [
+            pool.submit(_put_until_refused, app, client, give_up_at, outcomes)
+            for client in range(8)
+        ]
+        assert wait_until(lambda: len(outcomes.acknowledged) >= 200, 10), "no load"
+        os.killpg(app.pid, signal.SIGTERM)
+        exit_code = app.wait_exit(timeout=DRAIN_LIMIT_SECONDS + 2)
+        for client in clients:
+            client.result(timeout=30)
+
+    assert exit_code == 0
+    assert "DAMN" not in app.stderr_text(), "a worker died instead of draining"
+    assert outcomes.dropped == []
+    assert outcomes.server_errors == []
+    assert outcomes.refused == 8
