@@ -42,9 +42,17 @@ class OtlpReceiver(HTTPServer):
         """What OTEL_EXPORTER_OTLP_ENDPOINT is set to; the exporter appends /v1/traces."""
         return f"http://{self.host}:{self.port}"
 
-    def wait_for(self, count: int, timeout: float = 10.0) -> list[ReceivedSpan]:
-        if not wait_until(lambda: len(self.spans) >= count, timeout):
-            raise AssertionError(f"{len(self.spans)} spans received, not {count}: {self.spans}")
+    def wait_for(self, *span_ids: str, kind: str = "", timeout: float = 10.0) -> list[ReceivedSpan]:
+        """Every span received once those named, and one of `kind` if given, are among
+        them: what else arrives (the readiness probes' spans) varies with timing."""
+
+        def arrived() -> bool:
+            received = list(self.spans)
+            ids = {span.span_id for span in received}
+            return set(span_ids) <= ids and (not kind or any(s.kind == kind for s in received))
+
+        if not wait_until(arrived, timeout):
+            raise AssertionError(f"not received: {span_ids} {kind}; received: {self.spans}")
         return list(self.spans)
 
     def _receive(self, request: Request) -> Response:

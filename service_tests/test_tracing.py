@@ -117,7 +117,7 @@ def test_one_trace_follows_our_request_into_the_pricing_service(
     app = start_app(**export_on(otlp_receiver))
     our_span = priced(app, pricing_stub, {"traceparent": TRACEPARENT})
 
-    spans = otlp_receiver.wait_for(2 + 2)  # the PUT's server span, then ours and our call's
+    spans = otlp_receiver.wait_for(our_span, kind="SPAN_KIND_CLIENT")
     server = next(s for s in spans if s.span_id == our_span)
     [client] = [s for s in spans if s.kind == "SPAN_KIND_CLIENT"]
     (call, _), *_ = [(r, a) for r, a in pricing_stub.log if r.path == "/prices/apple"]
@@ -140,7 +140,7 @@ def test_spans_still_queued_at_sigterm_are_sent_before_exit(
     app.send_signal(signal.SIGTERM)
 
     assert app.wait_exit(10) == 0
-    assert span_id in {s.span_id for s in otlp_receiver.wait_for(1, timeout=1)}
+    assert span_id in {s.span_id for s in otlp_receiver.wait_for(span_id, timeout=1)}
 
 
 def test_a_receiver_that_hangs_fails_no_request_and_holds_no_exit(
