@@ -2,7 +2,8 @@
 with a Redis each, the journeys against both, and the push of the commit and tag.
 
 The tox step runs the unit tier only (TOX_ENVS): `make test` runs every tier itself, and
-running them all again here would double its time. Its envs are kept between runs
+running them all again here would double its time. Under `make test` it inherits
+TOX_CURRENT_ENV=1 and runs in .venv; under plain `tox run` its envs are kept between runs
 (PIPELINE_TEST_TOX_WORKDIR, set by tox.ini), so only the first run creates them.
 """
 
