@@ -32,7 +32,7 @@ class RequestMiddleware:
     The id comes from the caller's X-Request-ID when it is sane (so one id follows a
     request across services) or is made here, and goes back on the response. A made id
     is 128 random bits from `random`, which Python reseeds from the OS in each forked
-    worker (uwsgi.ini's py-call-osafterfork): unique enough to tell requests apart,
+    worker (uwsgi.ini's py-call-uwsgi-fork-hooks): unique enough to tell requests apart,
     without `secrets`' system call per request. It is a label, not a secret. The span
     (tracing.py) continues the caller's trace or starts one.
 

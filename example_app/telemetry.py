@@ -14,7 +14,7 @@ route and status. Every request is a server span; every call to another service
 Spans are queued and sent in batches by the SDK's own thread, so a collector that is
 down or hangs delays no request: when the queue is full, spans are dropped. The thread
 is started again in each uWSGI worker (the SDK's at-fork hook; uwsgi.ini's
-py-call-osafterfork runs it), and what is queued is sent when the worker exits, for at
+py-call-uwsgi-fork-hooks runs it), and what is queued is sent when the worker exits, for at
 most SHUTDOWN_SECONDS, inside the platform's 10 s after SIGTERM.
 """
 

@@ -147,7 +147,7 @@ def parse_traceparent(value: str) -> tuple[str, str, str] | None:
 def new_ids() -> tuple[str, str]:
     """A new trace id and span id, as lower-case hex.
 
-    From `random`, reseeded per worker (uwsgi.ini's py-call-osafterfork), as request ids
+    From `random`, reseeded per worker (uwsgi.ini's py-call-uwsgi-fork-hooks), as request ids
     are: the spec asks for ids that tell traces apart, not for secrets. One call for both
     is the cheapest way Python has to make them (about 0.3 µs); the all-zero ids the spec
     forbids come up once in 2**64 and are replaced.

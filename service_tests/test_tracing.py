@@ -129,6 +129,18 @@ def test_one_trace_follows_our_request_into_the_pricing_service(
     assert {s.service for s in spans} == {"example-app"}
 
 
+def test_workers_start_while_the_exporter_thread_runs_in_the_master(
+    start_app: AppFactory, otlp_receiver: OtlpReceiver
+) -> None:
+    # The span processor's thread starts in the master, before the workers are forked;
+    # waking every millisecond, it often holds the GIL at a fork. Each start waits for
+    # every worker to answer (start_app): without the GIL taken for the fork, most of
+    # these starts left a worker waiting for it forever.
+    for _ in range(3):
+        app = start_app(**export_on(otlp_receiver, OTEL_BSP_SCHEDULE_DELAY="1"))
+        assert app.stop() == 0
+
+
 def test_spans_still_queued_at_sigterm_are_sent_before_exit(
     start_app: AppFactory, otlp_receiver: OtlpReceiver
 ) -> None:
