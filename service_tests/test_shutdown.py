@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,33 +167,47 @@ def _put_until_refused(app: AppServer, client: int, give_up_at: float, out: PutO
             connection.close()
 
 
-def test_sigterm_under_put_load_drops_no_accepted_connection_and_keeps_every_put(
-    start_app: AppFactory, redis_server: RedisService
-) -> None:
-    app = start_app()
+@dataclass
+class Drain:
+    """A SIGTERM sent under PUT load, and how it ended."""
+
+    outcomes: PutOutcomes
+    exit_code: int | None
+    exited_after: float  # seconds from the signal
+
+
+def _sigterm_under_put_load(app: AppServer, send_sigterm: Callable[[], None]) -> Drain:
     outcomes = PutOutcomes(acknowledged={}, refused=0, dropped=[], server_errors=[])
     give_up_at = time.monotonic() + 25
-
     with ThreadPoolExecutor(max_workers=8) as pool:
         clients = [
             pool.submit(_put_until_refused, app, client, give_up_at, outcomes)
             for client in range(8)
         ]
         assert wait_until(lambda: len(outcomes.acknowledged) >= 200, 10), "no load"
-        app.send_signal(signal.SIGTERM)
+        send_sigterm()
         terminated_at = time.monotonic()
         exit_code = app.wait_exit(timeout=DRAIN_LIMIT_SECONDS + 2)
         exited_after = time.monotonic() - terminated_at
         for client in clients:
             client.result(timeout=30)
+    return Drain(outcomes, exit_code, exited_after)
 
-    assert exit_code == 0
-    assert exited_after < 10  # Cloud Foundry's SIGKILL comes 10 s after SIGTERM
-    assert outcomes.dropped == []
-    assert outcomes.server_errors == []
-    assert outcomes.refused == 8  # every client ended on a refusal, none on a hang
+
+def test_sigterm_under_put_load_drops_no_accepted_connection_and_keeps_every_put(
+    start_app: AppFactory, redis_server: RedisService
+) -> None:
+    app = start_app()
+
+    drain = _sigterm_under_put_load(app, lambda: app.send_signal(signal.SIGTERM))
+
+    assert drain.exit_code == 0
+    assert drain.exited_after < 10  # Cloud Foundry's SIGKILL comes 10 s after SIGTERM
+    assert drain.outcomes.dropped == []
+    assert drain.outcomes.server_errors == []
+    assert drain.outcomes.refused == 8  # every client ended on a refusal, none on a hang
     stored = redis_server.client()
-    for key, number in outcomes.acknowledged.items():
+    for key, number in drain.outcomes.acknowledged.items():
         value = stored.get(f"example-app:item:{key}")
         assert value is not None, key
         assert json.loads(value) == {"n": number}, key
@@ -205,22 +220,12 @@ def test_sigterm_to_the_whole_process_group_drains_as_sigterm_to_the_master_does
     # service, the workers too: a worker must leave the stop to the drain, not exit.
     app = start_app()
     assert os.getpgid(app.pid) == app.pid, "the app should lead a process group of its own"
-    outcomes = PutOutcomes(acknowledged={}, refused=0, dropped=[], server_errors=[])
-    give_up_at = time.monotonic() + 25
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        clients = [
-            pool.submit(_put_until_refused, app, client, give_up_at, outcomes)
-            for client in range(8)
-        ]
-        assert wait_until(lambda: len(outcomes.acknowledged) >= 200, 10), "no load"
-        os.killpg(app.pid, signal.SIGTERM)
-        exit_code = app.wait_exit(timeout=DRAIN_LIMIT_SECONDS + 2)
-        for client in clients:
-            client.result(timeout=30)
+    drain = _sigterm_under_put_load(app, lambda: os.killpg(app.pid, signal.SIGTERM))
 
-    assert exit_code == 0
+    assert drain.exit_code == 0
+    assert drain.exited_after < 10
     assert "DAMN" not in app.stderr_text(), "a worker died instead of draining"
-    assert outcomes.dropped == []
-    assert outcomes.server_errors == []
-    assert outcomes.refused == 8
+    assert drain.outcomes.dropped == []
+    assert drain.outcomes.server_errors == []
+    assert drain.outcomes.refused == 8
