@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -35,6 +35,10 @@ APP_VERSION = "9.8.7-service-tier"
 THREAD_COVERAGE = Path(__file__).with_name("thread_coverage")
 
 AppFactory = Callable[..., AppServer]
+# The apps a test started (start_app), for its failure report.
+_STARTED_APPS = pytest.StashKey[list[AppServer]]()
+# How much of an app's stderr (uWSGI's own messages) a failure report shows.
+_STDERR_TAIL_CHARACTERS = 4000
 
 
 @pytest.fixture(scope="session")
@@ -126,13 +130,17 @@ def app_server(
 
 
 @pytest.fixture
-def start_app(tmp_path: Path, bound_services: Mapping[str, Service]) -> Iterator[AppFactory]:
+def start_app(
+    request: pytest.FixtureRequest, tmp_path: Path, bound_services: Mapping[str, Service]
+) -> Iterator[AppFactory]:
     """Start an app of this test's own: `start_app(LOG_LEVEL="DEBUG", REDIS_URL=None)`.
 
     With `wait_ready=False` it returns at once, for a start-up that is meant to fail.
-    Every app started here is stopped when the test ends.
+    Every app started here is stopped when the test ends; if the test fails, its report
+    shows the end of each one's stderr.
     """
     started: list[AppServer] = []
+    request.node.stash[_STARTED_APPS] = started
 
     def start(*, wait_ready: bool = True, **overrides: str | None) -> AppServer:
         workdir = tmp_path / f"app-{len(started) + 1}"
@@ -143,3 +151,20 @@ def start_app(tmp_path: Path, bound_services: Mapping[str, Service]) -> Iterator
     finally:
         for app in started:
             app.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    # A failure that happens once in many runs (an exit that hangs, a worker that dies)
+    # is explained by uWSGI's messages, and the app's files are gone with the test.
+    report: pytest.TestReport = yield
+    if report.when == "call" and report.failed:
+        started = item.stash.get(_STARTED_APPS, None) or []
+        for number, app in enumerate(started, start=1):
+            if not app.stderr_path.exists():  # it failed before it was started
+                continue
+            tail = app.stderr_text()[-_STDERR_TAIL_CHARACTERS:]
+            report.sections.append((f"stderr of app {number} (its end)", tail))
+    return report
