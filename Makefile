@@ -21,8 +21,10 @@ run: $(VENV)/.installed
 # Every tier runs in .venv, which holds the same locks as tox's own envs would
 # (tox-current-env), so nothing is installed seven times over: plain `tox run` still
 # builds an env per tier. Exported, so the tox the pipeline tier runs does the same.
+# Two tiers at a time, in tox.ini's order (`depends`): most of a tier's time is spent
+# waiting on the processes it starts. A tier's output is shown if it fails.
 test: $(VENV)/.installed test-packages
-	TOX_CURRENT_ENV=1 $(BIN)/tox run
+	TOX_CURRENT_ENV=1 $(BIN)/tox run-parallel --parallel 2 --parallel-no-spinner
 	@# The benchmark must work (every contender started, checked and measured briefly);
 	@# its numbers are for `make bench`, never asserted.
 	$(MAKE) bench QUICK=1
